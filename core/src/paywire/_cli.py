@@ -1,0 +1,151 @@
+"""The ``paywire`` command.
+
+``paywire providers [--json]`` is the core's own. Other subcommands come from installed
+distributions through the ``paywire_cli`` entry-point group: each entry point's name is the
+subcommand and its object is ``configure(parser)``, which adds arguments and sets
+``func=run(args) -> int`` as a parser default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from paywire._errors import PaywireError
+from paywire._plugins import Paywire
+
+__all__ = ["main"]
+
+CLI_GROUP = "paywire_cli"
+
+#: Subcommands other distributions provide, and what to install for each.
+_ELSEWHERE = {
+    "sandbox": ("paywire-sandbox", "run the local fake of the providers' APIs"),
+    "certify": ("paywire-contract", "run the contract suite against an installed provider"),
+    "demo": ("paywire-sandbox", "walk a payment flow end to end on the embedded sandbox"),
+}
+
+
+def _provider_rows(pw: Paywire) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for name in sorted(pw.providers):
+        entry = pw.providers[name]
+        available: bool = False
+        problem: str | None = None
+        try:
+            available = pw.provider(name).available()
+        except PaywireError as exc:
+            problem = str(exc)
+        rows.append(
+            {
+                "name": name,
+                "plugin": entry.plugin,
+                "distribution": entry.distribution,
+                "version": entry.version,
+                "available": available,
+                "problem": problem,
+                "capabilities": entry.capabilities.as_dict(),
+            }
+        )
+    return rows
+
+
+def _providers(args: argparse.Namespace, out: TextIO) -> int:
+    with Paywire() as pw:
+        rows = _provider_rows(pw)
+        skipped = [
+            {
+                "name": s.name,
+                "distribution": s.distribution,
+                "version": s.version,
+                "reason": s.reason,
+            }
+            for s in pw.skipped
+        ]
+    if args.json:
+        json.dump({"providers": rows, "skipped": skipped}, out, indent=2)
+        out.write("\n")
+        return 0
+    if not rows:
+        out.write("No provider plugins are installed.\n")
+        out.write("Install one, for example: pip install paywire-stripe\n")
+    else:
+        out.write("Installed providers:\n")
+        for row in rows:
+            origin = " ".join(str(part) for part in (row["distribution"], row["version"]) if part)
+            state = "yes" if row["available"] else "no"
+            if row["problem"]:
+                state += f" ({row['problem']})"
+            caps = row["capabilities"]
+            assert isinstance(caps, dict)
+            out.write(f"  {row['name']}  [{origin}]\n")
+            out.write(f"    available:    {state}\n")
+            out.write(f"    capabilities: {', '.join(caps['supported'])}\n")
+            for capability, note in sorted(caps["notes"].items()):
+                out.write(f"      {capability}: {note}\n")
+    if skipped:
+        out.write("Skipped plugins:\n")
+        for item in skipped:
+            origin = " ".join(str(p) for p in (item["distribution"], item["version"]) if p)
+            origin = f" [{origin}]" if origin else ""
+            out.write(f"  {item['name']}{origin}: {item['reason']}\n")
+    return 0
+
+
+def build_parser(out: TextIO) -> argparse.ArgumentParser:
+    """The argument parser, with every installed subcommand."""
+    parser = argparse.ArgumentParser(prog="paywire", description="paywire payments toolkit")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    providers = commands.add_parser("providers", help="list installed provider plugins")
+    providers.add_argument("--json", action="store_true", help="machine-readable output")
+    providers.set_defaults(func=lambda args: _providers(args, out))
+
+    installed: set[str] = set()
+    for ep in sorted(importlib.metadata.entry_points(group=CLI_GROUP), key=lambda e: e.name):
+        if ep.name in installed or ep.name == "providers":
+            continue
+        sub = commands.add_parser(ep.name, help=_ELSEWHERE.get(ep.name, ("", None))[1])
+        try:
+            configure: Callable[[argparse.ArgumentParser], None] = ep.load()
+            configure(sub)
+        except Exception as exc:  # a broken extension must not break the other commands
+            message = f"the {ep.name!r} command failed to load: {type(exc).__name__}: {exc}"
+            sub.set_defaults(func=lambda _args, m=message: _fail(m))
+        installed.add(ep.name)
+    for name, (dist, purpose) in _ELSEWHERE.items():
+        if name not in installed:
+            sub = commands.add_parser(name, help=f"{purpose} (needs {dist})", add_help=False)
+            sub.add_argument("rest", nargs=argparse.REMAINDER)
+            message = f"'paywire {name}' needs the {dist} distribution: pip install {dist}"
+            sub.set_defaults(func=lambda _args, m=message: _fail(m))
+    return parser
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"paywire: {message}\n")
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``paywire`` command; returns the exit code."""
+    parser = build_parser(sys.stdout)
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        result = func(args)
+    except PaywireError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    return int(result)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

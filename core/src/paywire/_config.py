@@ -1,0 +1,121 @@
+"""Per-provider settings, from code or ``PAYWIRE_<PROVIDER>_<SETTING>`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import attrs
+
+from paywire._errors import ConfigurationError
+from paywire._secrets import Secret
+
+__all__ = ["ProviderConfig", "load_config"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _secret_or_none(value: Secret | str | None) -> Secret | None:
+    if value is None or isinstance(value, Secret):
+        return value
+    return Secret(value)
+
+
+def secret_field() -> Any:
+    """An optional :class:`Secret` field: plain strings are wrapped, repr shows only a mask."""
+    return attrs.field(default=None, converter=_secret_or_none)
+
+
+@attrs.frozen
+class ProviderConfig:
+    """Settings every provider has. Plugins subclass it (frozen attrs) and add their own.
+
+    Attributes:
+        enabled: a disabled provider reports ``available() == False``.
+        base_url: where the provider's API is (the sandbox's URL in tests); ``None`` = the real one.
+        webhook_secret: the secret webhooks are signed with.
+        timeout: seconds to wait for the provider on each attempt.
+        max_attempts: how many times one operation may be sent (1 = no retries).
+    """
+
+    enabled: bool = True
+    base_url: str | None = None
+    webhook_secret: Secret | None = secret_field()  # noqa: RUF009 - attrs field, not a dataclass
+    timeout: float = 30.0
+    max_attempts: int = 3
+
+    def secrets(self) -> tuple[Secret, ...]:
+        """Every secret in this config, for redaction."""
+        return tuple(
+            value for value in attrs.astuple(self, recurse=False) if isinstance(value, Secret)
+        )
+
+
+ConfigT = TypeVar("ConfigT", bound=ProviderConfig)
+
+
+def _parse(raw: str, annotation: Any, env_name: str) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if raw == "":
+            return None
+        annotation = options[0] if len(options) == 1 else str
+    if annotation is Secret:
+        return Secret(raw)
+    if annotation is bool:
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ConfigurationError(f"{env_name} must be true or false, got {raw!r}")
+    if annotation in (int, float):
+        try:
+            return annotation(raw)
+        except ValueError:
+            raise ConfigurationError(
+                f"{env_name} must be a number ({annotation.__name__}), got {raw!r}"
+            ) from None
+    return raw
+
+
+def load_config(
+    config_class: type[ConfigT],
+    provider: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> ConfigT:
+    """Build ``config_class`` for ``provider`` from ``overrides`` and the environment.
+
+    A setting given in code wins over ``PAYWIRE_<PROVIDER>_<SETTING>`` (upper case). Values read
+    from the environment are converted to the field's type; secrets are wrapped in :class:`Secret`.
+    Raises :class:`ConfigurationError` for an unknown setting or a value of the wrong shape.
+    """
+    env = os.environ if environ is None else environ
+    hints = typing.get_type_hints(config_class)
+    names = {field.name for field in attrs.fields(config_class)}
+    unknown = set(overrides) - names
+    if unknown:
+        raise ConfigurationError(
+            f"unknown {provider} setting(s): {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(names))}"
+        )
+    values: dict[str, Any] = {}
+    prefix = f"PAYWIRE_{provider.upper().replace('-', '_')}_"
+    for name in names:
+        if name in overrides:
+            values[name] = overrides[name]
+            continue
+        env_name = prefix + name.upper()
+        if env_name in env:
+            values[name] = _parse(env[env_name], hints[name], env_name)
+    try:
+        return config_class(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"invalid {provider} settings: {exc}") from None

@@ -1,0 +1,320 @@
+"""Finding, validating and holding provider plugins — no module-global state.
+
+A plugin is an importable object (usually a module) named by an entry point in the ``paywire``
+group. It declares ``PAYWIRE_API`` (the core API versions it was written for, e.g. ``">=1.0,<2"``)
+and implements ``paywire_register_providers(register)``. A plugin that fails to import, declares an
+incompatible API, has hooks that do not match the specification, or raises while registering is
+recorded in :attr:`Paywire.skipped` with its reason; the others load normally.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pluggy
+
+from paywire._config import ProviderConfig, load_config
+from paywire._errors import ConfigurationError
+from paywire._hookspecs import PROJECT_NAME, PaywireHookspecs
+from paywire._provider import Capabilities, Provider
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["CORE_API_VERSION", "Paywire", "ProviderEntry", "SkippedPlugin", "api_compatible"]
+
+#: The version of the plugin API this core offers (major, minor).
+CORE_API_VERSION = (1, 0)
+
+#: Environment variable with a comma-separated allow-list of plugin (entry-point) names.
+PLUGINS_ENV = "PAYWIRE_PLUGINS"
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\d+)(?:\.(\d+))?\s*$")
+
+
+def api_compatible(spec: str, version: tuple[int, int] = CORE_API_VERSION) -> bool:
+    """Whether ``version`` satisfies ``spec``, a comma-separated list like ``">=1.0,<2"``."""
+    clauses = [c for c in spec.split(",") if c.strip()]
+    if not clauses:
+        raise ValueError("empty version range")
+    for clause in clauses:
+        match = _CLAUSE.match(clause)
+        if match is None:
+            raise ValueError(f"cannot read version clause {clause.strip()!r}")
+        op, major, minor = match.group(1), int(match.group(2)), int(match.group(3) or 0)
+        bound = (major, minor)
+        ok = {
+            ">=": version >= bound,
+            "<=": version <= bound,
+            ">": version > bound,
+            "<": version < bound,
+            "==": version == bound,
+            "!=": version != bound,
+        }[op]
+        if not ok:
+            return False
+    return True
+
+
+@attrs.frozen
+class ProviderEntry:
+    """An installed provider: its class and where it came from."""
+
+    name: str
+    provider_class: type[Provider[Any]]
+    plugin: str
+    distribution: str | None = None
+    version: str | None = None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The provider's declared capabilities."""
+        return self.provider_class.capabilities
+
+
+@attrs.frozen
+class SkippedPlugin:
+    """A plugin (or one provider of it) that was not loaded, and why."""
+
+    name: str
+    reason: str
+    distribution: str | None = None
+    version: str | None = None
+
+
+@attrs.frozen
+class _Candidate:
+    name: str
+    load: Callable[[], object]
+    distribution: str | None = None
+    version: str | None = None
+
+
+def _entry_point_candidates(allow: frozenset[str] | None) -> list[_Candidate]:
+    found = []
+    for ep in importlib.metadata.entry_points(group=PROJECT_NAME):
+        if allow is not None and ep.name not in allow:
+            continue
+        dist = ep.dist
+        found.append(
+            _Candidate(
+                name=ep.name,
+                load=ep.load,
+                distribution=dist.metadata["Name"] if dist is not None else None,
+                version=dist.version if dist is not None else None,
+            )
+        )
+    return sorted(found, key=lambda c: c.name)
+
+
+def _constant(value: object) -> Callable[[], object]:
+    return lambda: value
+
+
+def _allow_list(environ: Mapping[str, str], allow: Iterable[str] | None) -> frozenset[str] | None:
+    if allow is not None:
+        return frozenset(allow)
+    raw = environ.get(PLUGINS_ENV)
+    if raw is None:
+        return None
+    return frozenset(name.strip() for name in raw.split(",") if name.strip())
+
+
+class Paywire:
+    """The entry point of an application: installed providers, their settings, built providers.
+
+    Args:
+        settings: per provider, a :class:`ProviderConfig` or a mapping of setting overrides
+            (environment variables ``PAYWIRE_<PROVIDER>_<SETTING>`` fill in the rest).
+        environ: the environment to read (defaults to ``os.environ``).
+        transport: an httpx transport every provider's HTTP goes through (record/replay, tests).
+        plugins: extra plugin objects to register as if installed, as ``(name, plugin)`` pairs.
+        load_entry_points: discover installed plugins (the ``paywire`` entry-point group).
+        allow: only these plugin names load; defaults to ``$PAYWIRE_PLUGINS`` (comma-separated),
+            and to every installed plugin when that is unset.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Mapping[str, ProviderConfig | Mapping[str, Any]] | None = None,
+        environ: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        plugins: Iterable[tuple[str, object]] = (),
+        load_entry_points: bool = True,
+        allow: Iterable[str] | None = None,
+    ) -> None:
+        self._environ = os.environ if environ is None else environ
+        self._settings = dict(settings or {})
+        self._transport = transport
+        self._built: dict[str, Provider[Any]] = {}
+        self._lock = threading.Lock()
+        self.providers: dict[str, ProviderEntry] = {}
+        self.skipped: list[SkippedPlugin] = []
+        self._pm = pluggy.PluginManager(PROJECT_NAME)
+        self._pm.add_hookspecs(PaywireHookspecs)
+
+        allowed = _allow_list(self._environ, allow)
+        candidates = [_Candidate(name=name, load=_constant(plugin)) for name, plugin in plugins]
+        if load_entry_points:
+            candidates += _entry_point_candidates(allowed)
+        for candidate in candidates:
+            self._load(candidate)
+
+    def __repr__(self) -> str:
+        return f"<Paywire providers={sorted(self.providers)} skipped={len(self.skipped)}>"
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def _skip(self, candidate: _Candidate, reason: str) -> None:
+        self.skipped.append(
+            SkippedPlugin(candidate.name, reason, candidate.distribution, candidate.version)
+        )
+
+    def _load(self, candidate: _Candidate) -> None:
+        try:
+            plugin = candidate.load()
+        except Exception as exc:  # any failure to import is the plugin's, not the app's
+            self._skip(candidate, f"failed to import: {type(exc).__name__}: {exc}")
+            return
+        spec = getattr(plugin, "PAYWIRE_API", None)
+        if not isinstance(spec, str):
+            self._skip(
+                candidate, "does not declare PAYWIRE_API (the core API versions it supports)"
+            )
+            return
+        try:
+            compatible = api_compatible(spec)
+        except ValueError as exc:
+            self._skip(candidate, f"unreadable PAYWIRE_API {spec!r}: {exc}")
+            return
+        if not compatible:
+            core = "{}.{}".format(*CORE_API_VERSION)
+            self._skip(candidate, f"needs paywire API {spec}, this core offers {core}")
+            return
+        if self._pm.has_plugin(candidate.name):
+            self._skip(candidate, "a plugin with this name is already loaded")
+            return
+        try:
+            self._pm.register(plugin, name=candidate.name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            self._skip(candidate, f"invalid hook implementation: {exc}")
+            return
+        unknown = [
+            impl.function.__name__
+            for caller in self._pm.get_hookcallers(plugin) or []
+            if caller.spec is None
+            for impl in caller.get_hookimpls()
+            if impl.plugin is plugin
+        ]
+        if unknown:
+            self._pm.unregister(plugin)
+            self._skip(candidate, f"implements unknown hook(s): {', '.join(unknown)}")
+            return
+        self._register_providers(candidate, plugin)
+
+    def _register_providers(self, candidate: _Candidate, plugin: object) -> None:
+        impls = [
+            impl
+            for impl in self._pm.hook.paywire_register_providers.get_hookimpls()
+            if impl.plugin is plugin
+        ]
+        if not impls:
+            self._pm.unregister(plugin)
+            self._skip(candidate, "does not implement paywire_register_providers")
+            return
+        offered: list[type[Provider[Any]]] = []
+        try:
+            for impl in impls:
+                impl.function(register=offered.append)
+        except Exception as exc:
+            self._pm.unregister(plugin)
+            self._skip(candidate, f"failed while registering: {type(exc).__name__}: {exc}")
+            return
+        for provider_class in offered:
+            problem = self._check_provider(provider_class)
+            if problem:
+                self._skip(candidate, problem)
+                continue
+            self.providers[provider_class.name] = ProviderEntry(
+                name=provider_class.name,
+                provider_class=provider_class,
+                plugin=candidate.name,
+                distribution=candidate.distribution,
+                version=candidate.version,
+            )
+
+    def _check_provider(self, cls: object) -> str | None:
+        if not (inspect.isclass(cls) and issubclass(cls, Provider)):
+            return f"registered {cls!r}, which is not a paywire Provider class"
+        label = cls.__qualname__
+        if inspect.isabstract(cls):
+            missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
+            return f"provider {label} does not implement: {missing}"
+        name = getattr(cls, "name", None)
+        if not isinstance(name, str) or not _NAME.match(name):
+            return f"provider {label} has no valid name (lower-case letters, digits, _)"
+        if not isinstance(getattr(cls, "capabilities", None), Capabilities):
+            return f"provider {name} does not declare its capabilities"
+        config_class = getattr(cls, "config_class", None)
+        if not (inspect.isclass(config_class) and issubclass(config_class, ProviderConfig)):
+            return f"provider {name} has no config_class derived from ProviderConfig"
+        if name in self.providers:
+            first = self.providers[name].plugin
+            return f"provider {name!r} is already registered by plugin {first!r}"
+        return None
+
+    # -- use --------------------------------------------------------------------------------
+
+    def entry(self, name: str) -> ProviderEntry:
+        """The installed provider called ``name``; :class:`ConfigurationError` if there is none."""
+        try:
+            return self.providers[name]
+        except KeyError:
+            installed = ", ".join(sorted(self.providers)) or "none"
+            skipped = [s for s in self.skipped if s.name == name]
+            why = f" (plugin skipped: {skipped[0].reason})" if skipped else ""
+            raise ConfigurationError(
+                f"no provider {name!r} is installed{why}; installed: {installed}"
+            ) from None
+
+    def config(self, name: str) -> ProviderConfig:
+        """The settings for provider ``name``: code first, then ``PAYWIRE_<NAME>_*`` variables."""
+        entry = self.entry(name)
+        given = self._settings.get(name)
+        if isinstance(given, ProviderConfig):
+            return given
+        return load_config(
+            entry.provider_class.config_class, name, environ=self._environ, **(given or {})
+        )
+
+    def provider(self, name: str) -> Provider[Any]:
+        """The provider called ``name``, built once with its settings and the core's HTTP client."""
+        with self._lock:
+            built = self._built.get(name)
+            if built is None:
+                entry = self.entry(name)
+                built = entry.provider_class.create(self.config(name), transport=self._transport)
+                self._built[name] = built
+            return built
+
+    def close(self) -> None:
+        """Close every built provider's connections."""
+        with self._lock:
+            for provider in self._built.values():
+                provider.close()
+            self._built.clear()
+
+    def __enter__(self) -> Paywire:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,163 @@
+"""Sessions for the whole workspace. Distributions and plugins are found from the tree.
+
+    nox                         # lint, typecheck and tests for every distribution, contract suites
+    nox -s demo                 # the main job: the demo on the embedded sandbox
+    nox -s "tests(dist='paywire')"
+    nox -l                      # every session
+
+A distribution is any folder with a ``pyproject.toml`` that has a ``[project]`` table (the root's
+has none); a provider plugin is a distribution under ``plugins/``. Adding a provider means adding a
+folder: nothing here is edited. Each session gets its own virtualenv with the distribution, the
+workspace distributions it depends on (installed from their folders, never from an index) and its
+``test`` dependency group.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+REPORTS = ROOT / ".nox-reports"
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+
+
+def _name(requirement: str) -> str:
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    if match is None:
+        raise ValueError(f"cannot read requirement {requirement!r}")
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower()
+
+
+def _discover() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for pyproject in sorted(ROOT.glob("**/pyproject.toml")):
+        rel = pyproject.relative_to(ROOT)
+        skipped = {"node_modules", "build", "dist", "fixtures"}
+        if any(part.startswith(".") or part in skipped for part in rel.parts):
+            continue
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project")
+        if project is None or pyproject.parent == ROOT:
+            continue
+        found[_name(project["name"])] = pyproject.parent
+    return found
+
+
+DISTS = _discover()
+PLUGINS = {name: path for name, path in DISTS.items() if path.parent == ROOT / "plugins"}
+
+
+def _project(dist: str) -> dict[str, object]:
+    return tomllib.loads((DISTS[dist] / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _workspace_closure(dist: str) -> list[str]:
+    """``dist`` and every workspace distribution it needs, dependencies first."""
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        project = _project(name)["project"]
+        assert isinstance(project, dict)
+        requirements = list(project.get("dependencies", []))
+        for extra in project.get("optional-dependencies", {}).values():
+            requirements += extra
+        for requirement in requirements:
+            other = _name(requirement)
+            if other in DISTS and other != name:
+                visit(other)
+        order.append(name)
+
+    visit(dist)
+    return order
+
+
+def _install(session: nox.Session, *dists: str, groups: tuple[str, ...] = ("test",)) -> None:
+    wanted: list[str] = []
+    for dist in dists:
+        for name in _workspace_closure(dist):
+            if name not in wanted:
+                wanted.append(name)
+    args: list[str] = []
+    for name in wanted:
+        args += ["-e", str(DISTS[name])]
+    session.install(*args)
+    extras: list[str] = []
+    for dist in dists:
+        pyproject = DISTS[dist] / "pyproject.toml"
+        for group in groups:
+            if group in _project(dist).get("dependency-groups", {}):  # type: ignore[operator]
+                extras += nox.project.dependency_groups(tomllib.loads(pyproject.read_text()), group)
+    if extras:
+        session.install(*sorted(set(extras)))
+
+
+def _junit(session: nox.Session, label: str) -> list[str]:
+    REPORTS.mkdir(exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", label)
+    return [f"--junitxml={REPORTS / f'{safe}.xml'}"]
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over the whole tree, with the workspace's shared settings."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+@nox.parametrize("dist", sorted(DISTS))
+def typecheck(session: nox.Session, dist: str) -> None:
+    """mypy --strict (settings in the root pyproject) over one distribution's code and tests."""
+    _install(session, dist)
+    session.install("mypy>=1.10")
+    folder = DISTS[dist]
+    targets = [str(p) for p in (folder / "src", folder / "tests") if p.exists()]
+    session.run("mypy", "--config-file", str(ROOT / "pyproject.toml"), *targets)
+
+
+@nox.session
+@nox.parametrize("dist", sorted(DISTS))
+def tests(session: nox.Session, dist: str) -> None:
+    """One distribution's own tests, in a virtualenv holding only what it declares."""
+    _install(session, dist)
+    folder = DISTS[dist]
+    args = ["-p", "no:cacheprovider", *_junit(session, f"tests-{dist}")]
+    if dist == "paywire":
+        # The core's coverage floor is part of its definition of done.
+        args += ["--cov=paywire", "--cov-report=term", "--cov-fail-under=95"]
+    session.run(
+        "python", "-m", "pytest", str(folder / "tests"), *args, *session.posargs,
+        env={"PYTHONHASHSEED": "0"},
+    )
+
+
+@nox.session
+@nox.parametrize("mode", ["sandbox", "replay"])
+@nox.parametrize("plugin", sorted(PLUGINS))
+def contract(session: nox.Session, plugin: str, mode: str) -> None:
+    """Certify one provider plugin with the contract suite (against the sandbox, or replaying)."""
+    _install(session, plugin, "paywire-contract", "paywire-sandbox")
+    folder = PLUGINS[plugin]
+    session.run(
+        "python", "-m", "pytest", str(folder / "tests" / "test_contract.py"),
+        f"--paywire-mode={mode}", "-p", "no:cacheprovider",
+        *_junit(session, f"contract-{plugin}-{mode}"), *session.posargs,
+    )
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: every distribution installed, then the demo on the embedded sandbox."""
+    _install(session, *sorted(DISTS), groups=())
+    session.run("paywire", "providers", *session.posargs)
+
+
+nox.options.sessions = ["lint", "typecheck", "tests", "contract"]
