@@ -1,0 +1,322 @@
+"""The demo's walk through the flow, for each installed provider, on the embedded sandbox.
+
+invoice in SQLite → ``create_checkout_session`` → the customer pays on the hosted page → signed
+webhook → :class:`~paywire.webhooks.WebhookProcessor` → invoice marked paid; then a card saved with
+a setup session, charged as a renewal (paid through its webhook too), partly refunded, detached.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+import httpx
+from rich.console import Console
+
+from paywire import (
+    Capability,
+    Customer,
+    Money,
+    NotFound,
+    Paywire,
+    PaywireError,
+    Provider,
+    currency_exponent,
+)
+from paywire.webhooks import SQLiteEventStore, WebhookProcessor
+from paywire_contract import Harness, ScenarioContext
+from paywire_demo._invoices import InvoiceBook
+from paywire_demo._serve import serve_app
+from paywire_demo._shop import Shop
+from paywire_sandbox import RunningSandbox, run_sandbox
+
+__all__ = ["Demo", "Environment", "StepFailed", "load_harnesses", "open_environment"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Environment:
+    """A running sandbox and demo shop, with a scenario context per provider."""
+
+    sandbox: RunningSandbox
+    shop: Shop
+    contexts: dict[str, ScenarioContext]
+
+
+@contextmanager
+def open_environment(workdir: Path, harnesses: dict[str, Harness]) -> Iterator[Environment]:
+    """Serve the embedded sandbox and the shop, with each provider built for the sandbox and its
+    webhooks registered to the shop's endpoint. Everything stops when the block ends."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    names = sorted(harnesses)
+    with run_sandbox() as sandbox:
+        settings = {name: harnesses[name].sandbox_settings(sandbox.url) for name in names}
+        book = InvoiceBook(workdir / "shop.sqlite3")
+        store = SQLiteEventStore(workdir / "events.sqlite3")
+        try:
+            with Paywire(settings=settings) as pw:
+                providers: dict[str, Provider[Any]] = {name: pw.provider(name) for name in names}
+                shop = Shop(book, providers, WebhookProcessor(providers, store=store))
+                with serve_app(shop.app()) as url:
+                    shop.base_url = url
+                    contexts = {}
+                    for name in names:
+                        contexts[name] = ScenarioContext(
+                            mode="sandbox",
+                            provider=providers[name],
+                            sandbox=sandbox,
+                            settings=settings[name],
+                            control=sandbox.control,
+                        )
+                        harnesses[name].register_webhook(
+                            contexts[name],
+                            f"{url}/webhooks/{name}",
+                            settings[name]["webhook_secret"],
+                        )
+                    yield Environment(sandbox, shop, contexts)
+        finally:
+            store.close()
+            book.close()
+
+
+class StepFailed(Exception):
+    """A step of the walk did not do what it should."""
+
+
+def load_harnesses(broken: dict[str, str] | None = None) -> dict[str, Harness]:
+    """The contract harnesses installed plugins offer (they know how to drive the sandbox).
+
+    A harness that fails to load is left out, its reason put in ``broken``.
+    """
+    found: dict[str, Harness] = {}
+    for ep in importlib.metadata.entry_points(group="paywire_contract"):
+        try:
+            harness = ep.load()()
+        except Exception as exc:  # a broken plugin must not stop the others' demo
+            if broken is not None:
+                broken[ep.name] = f"{type(exc).__name__}: {exc}"
+            continue
+        if isinstance(harness, Harness):
+            found[ep.name] = harness
+        elif broken is not None:
+            broken[ep.name] = f"{ep.value} is not a paywire_contract.Harness"
+    return found
+
+
+def _wait_for(what: str, check: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise StepFailed(f"{what} did not happen within {timeout:.0f} s")
+        time.sleep(0.02)
+
+
+def _sample_amount(currency: str, major: int, minor: str) -> Money:
+    places = currency_exponent(currency)
+    digits = minor[:places].rjust(places, "0") if places else ""
+    return Money(Decimal(f"{major}.{digits}" if digits else str(major)), currency)
+
+
+class Demo:
+    """Runs the walk and prints each step as it happens."""
+
+    def __init__(
+        self,
+        console: Console,
+        workdir: Path,
+        only: list[str] | None = None,
+        *,
+        webhook_timeout: float = 15.0,
+    ) -> None:
+        self.console = console
+        self.workdir = workdir
+        self.only = only
+        self.webhook_timeout = webhook_timeout
+        self.failures = 0
+
+    def _step(self, label: str, action: Callable[[], T], describe: Callable[[T], str]) -> T:
+        started = time.perf_counter()
+        try:
+            result = action()
+        except (PaywireError, StepFailed, httpx.HTTPError, KeyError, ValueError) as exc:
+            self.failures += 1
+            self.console.print(f"  [red]✗[/red] {label}: [red]{type(exc).__name__}: {exc}[/red]")
+            raise StepFailed(label) from exc
+        elapsed = (time.perf_counter() - started) * 1000
+        self.console.print(
+            f"  [green]✓[/green] {label} [dim]({elapsed:.0f} ms)[/dim] — {describe(result)}"
+        )
+        return result
+
+    def run(self, *, keep_serving: bool = False) -> int:
+        """Walk every selected provider; returns the exit code."""
+        installed = Paywire()
+        for skipped in installed.skipped:
+            self.console.print(f"[yellow]plugin {skipped.name} skipped:[/yellow] {skipped.reason}")
+        broken: dict[str, str] = {}
+        harnesses = load_harnesses(broken)
+        for name, reason in sorted(broken.items()):
+            self.console.print(
+                f"[yellow]{name}: its sandbox harness failed to load:[/yellow] {reason}"
+            )
+        names = sorted(installed.providers)
+        if self.only:
+            missing = [name for name in self.only if name not in installed.providers]
+            if missing:
+                self.console.print(f"[red]not installed: {', '.join(missing)}[/red]")
+                return 2
+            names = [name for name in names if name in self.only]
+        runnable = [name for name in names if name in harnesses]
+        for name in names:
+            if name not in harnesses:
+                self.console.print(
+                    f"[yellow]{name}: its plugin has no sandbox harness; not shown[/yellow]"
+                )
+        if not runnable:
+            self.console.print(
+                "[red]No provider plugin to demonstrate.[/red] "
+                "Install one, e.g. pip install paywire-stripe"
+            )
+            return 1
+        with open_environment(self.workdir, {n: harnesses[n] for n in runnable}) as env:
+            self.console.print(f"[bold]Sandbox[/bold] serving at {env.sandbox.url}")
+            self.console.print(
+                f"[bold]Shop[/bold] serving at {env.shop.base_url} "
+                f"(invoices in {env.shop.book.path})"
+            )
+            for name in runnable:
+                self._walk(name, harnesses[name], env.contexts[name], env.shop, env.sandbox)
+            if keep_serving:
+                self._serve_forever(env.sandbox, env.shop)
+        if self.failures:
+            self.console.print(f"[red bold]{self.failures} step(s) failed[/red bold]")
+            return 1
+        self.console.print("[green bold]All steps passed.[/green bold]")
+        return 0
+
+    def _walk(
+        self, name: str, harness: Harness, ctx: ScenarioContext, shop: Shop, sandbox: RunningSandbox
+    ) -> None:
+        provider = shop.providers[name]
+        caps = provider.capabilities
+        currency = harness.charge_currency()
+        self.console.rule(f"[bold]{name}[/bold]")
+        try:
+            invoice = self._step(
+                "invoice created in SQLite",
+                lambda: shop.new_invoice(_sample_amount(currency, 19, "99")),
+                lambda r: f"{r.id} for {r.amount}",
+            )
+            if Capability.CHECKOUT in caps:
+                session = self._step(
+                    "create_checkout_session",
+                    lambda: shop.start_checkout(invoice, name),
+                    lambda s: f"{s.id} → {s.url}",
+                )
+                self._step(
+                    "customer opens the hosted page",
+                    lambda: httpx.get(session.url, timeout=10).raise_for_status(),
+                    lambda r: f"HTTP {r.status_code}, {len(r.content)} bytes of HTML",
+                )
+                self._step(
+                    "customer pays with a test card",
+                    lambda: harness.complete_checkout(ctx, session),
+                    lambda url: f"sent back to {url}",
+                )
+                self._step(
+                    "signed webhook verified and processed; invoice paid",
+                    lambda: _wait_for(
+                        "the invoice being marked paid",
+                        lambda: shop.book.get(invoice.id).status == "paid",
+                        self.webhook_timeout,
+                    ),
+                    lambda _: f"{invoice.id} is paid ({shop.book.get(invoice.id).transaction_id})",
+                )
+            if Capability.SETUP not in caps or Capability.CHARGE not in caps:
+                self.console.print(f"  [yellow]-[/yellow] {name} does not declare setup + charge")
+                return
+            customer = Customer(id=f"cust-{invoice.id}", email="ada@example.com", name="Ada")
+            setup = self._step(
+                "create_setup_session",
+                lambda: provider.create_setup_session(
+                    customer,
+                    success_url=f"{shop.base_url}/success",
+                    cancel_url=f"{shop.base_url}/cancel",
+                ),
+                lambda s: f"{s.id} → {s.url}",
+            )
+            saved = self._step(
+                "customer saves a card on the hosted page",
+                lambda: harness.complete_setup(ctx, setup),
+                lambda m: f"saved method {m.id}",
+            )
+            self._step(
+                "get_payment_method_details",
+                lambda: provider.get_payment_method_details(saved.id),
+                lambda i: f"{i.brand} ending {i.last4}, expires {i.exp_month}/{i.exp_year}",
+            )
+            renewal = shop.new_invoice(_sample_amount(currency, 19, "99"), "Renewal")
+            charge = self._step(
+                "charge_payment_method (renewal, customer absent)",
+                lambda: provider.charge_payment_method(
+                    saved, renewal.amount, invoice_id=renewal.id, description="Renewal"
+                ),
+                lambda c: f"{c.id} {c.status.value} {c.amount}",
+            )
+            self._step(
+                "renewal invoice paid through its webhook",
+                lambda: _wait_for(
+                    "the renewal being marked paid",
+                    lambda: shop.book.get(renewal.id).status == "paid",
+                    self.webhook_timeout,
+                ),
+                lambda _: f"{renewal.id} is paid",
+            )
+            if Capability.REFUND in caps:
+                part = _sample_amount(currency, 5, "00")
+                self._step(
+                    "create_refund (part of the renewal)",
+                    lambda: provider.create_refund(charge.id, part, reason="requested_by_customer"),
+                    lambda r: f"{r.id} {r.status.value} {r.amount}",
+                )
+            if Capability.DETACH in caps:
+                self._step(
+                    "detach_payment_method",
+                    lambda: provider.detach_payment_method(saved.id),
+                    lambda _: f"{saved.id} detached",
+                )
+                self._step(
+                    "detached card is gone",
+                    lambda: self._expect_not_found(provider, saved.id),
+                    lambda _: "get_payment_method_details raises NotFound",
+                )
+            sandbox.wait_for_webhooks(timeout=10)
+        except StepFailed:
+            return
+
+    @staticmethod
+    def _expect_not_found(provider: Provider[Any], method_id: str) -> None:
+        try:
+            provider.get_payment_method_details(method_id)
+        except NotFound:
+            return
+        raise StepFailed(f"{method_id} can still be retrieved after detach")
+
+    def _serve_forever(self, sandbox: RunningSandbox, shop: Shop) -> None:
+        self.console.print(
+            f"\n[bold]Serving.[/bold] Shop: {shop.base_url}   Sandbox: {sandbox.url}\n"
+            "Create an invoice, pay it with a test card (4242 4242 4242 4242 succeeds, "
+            "4000 0000 0000 0002 is declined); Ctrl-C stops."
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            self.console.print("stopped")

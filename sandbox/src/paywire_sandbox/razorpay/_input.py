@@ -1,0 +1,176 @@
+"""Reading request bodies and validating fields with Razorpay's error wording."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+
+from starlette.requests import Request
+
+from paywire_sandbox.razorpay._errors import RazorpayError
+
+__all__ = ["MAX_NOTES", "MAX_NOTE_KEY", "MAX_NOTE_VALUE", "Fields", "read_json"]
+
+MAX_NOTES = 15
+MAX_NOTE_KEY = 255
+MAX_NOTE_VALUE = 256
+
+_TRUE = {True, "1", "true"}  # 1 == True, so the integer 1 is in the set too
+_FALSE = {False, "0", "false"}
+
+
+async def read_json(request: Request) -> dict[str, object]:
+    """The request's JSON object; an empty body is an empty object (the SDK sends ``{}``)."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise RazorpayError("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise RazorpayError("The request body must be a JSON object.")
+    return data
+
+
+class Fields:
+    """One JSON object's fields, checked one by one; unknown keys are refused up front."""
+
+    def __init__(
+        self, data: Mapping[str, object], allowed: Iterable[str], *, prefix: str = ""
+    ) -> None:
+        allowed_set = set(allowed)
+        extra = [key for key in data if key not in allowed_set]
+        if extra:
+            names = ", ".join(prefix + key for key in extra)
+            raise RazorpayError(f"{names} is/are not required and should not be sent")
+        self._data = data
+        self._prefix = prefix
+
+    def __contains__(self, name: str) -> bool:
+        return self._data.get(name) is not None
+
+    def _name(self, name: str) -> str:
+        return self._prefix + name
+
+    def raw(self, name: str) -> object:
+        """The value as sent (None when absent or null)."""
+        return self._data.get(name)
+
+    def require(self, name: str) -> object:
+        """The value, or Razorpay's "field is required" error."""
+        value = self._data.get(name)
+        if value is None or value == "":
+            raise RazorpayError(
+                f"The {self._name(name)} field is required.", field=self._name(name)
+            )
+        return value
+
+    def string(
+        self, name: str, *, max_length: int | None = None, required: bool = False
+    ) -> str | None:
+        """A string field, at most ``max_length`` characters."""
+        value = self.require(name) if required else self._data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise RazorpayError(f"The {self._name(name)} must be a string.", field=self._name(name))
+        if max_length is not None and len(value) > max_length:
+            raise RazorpayError(
+                f"The {self._name(name)} may not be greater than {max_length} characters.",
+                field=self._name(name),
+            )
+        return value
+
+    def text(self, name: str, *, max_length: int | None = None) -> str:
+        """A required string field."""
+        value = self.string(name, max_length=max_length, required=True)
+        if value is None:  # unreachable: require() refused it; this narrows the type
+            raise RazorpayError(
+                f"The {self._name(name)} field is required.", field=self._name(name)
+            )
+        return value
+
+    def integer(
+        self, name: str, *, required: bool = False, minimum: int | None = None
+    ) -> int | None:
+        """An integer field (JSON booleans and floats are refused)."""
+        value = self.require(name) if required else self._data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RazorpayError(
+                f"The {self._name(name)} must be an integer.", field=self._name(name)
+            )
+        if minimum is not None and value < minimum:
+            raise RazorpayError(
+                f"The {self._name(name)} must be at least {minimum}.", field=self._name(name)
+            )
+        return value
+
+    def boolean(self, name: str) -> bool | None:
+        """A boolean field; Razorpay also takes ``0``/``1`` and their string forms."""
+        value = self._data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, (bool, int, str)):
+            if value in _TRUE:
+                return True
+            if value in _FALSE:
+                return False
+        raise RazorpayError(
+            f"The {self._name(name)} field must be true or false.", field=self._name(name)
+        )
+
+    def choice(self, name: str, choices: Iterable[str], *, required: bool = False) -> str | None:
+        """A string field that must be one of ``choices``."""
+        value = self.string(name, required=required)
+        if value is None:
+            return None
+        if value not in set(choices):
+            raise RazorpayError(
+                f"The selected {self._name(name)} is invalid.", field=self._name(name)
+            )
+        return value
+
+    def obj(self, name: str, allowed: Iterable[str], *, required: bool = False) -> Fields | None:
+        """A nested object, itself checked for unknown keys."""
+        value = self.require(name) if required else self._data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise RazorpayError(f"The {self._name(name)} must be an array.", field=self._name(name))
+        return Fields(value, allowed, prefix=f"{self._name(name)}.")
+
+    def section(self, name: str, allowed: Iterable[str]) -> Fields:
+        """A required nested object."""
+        section = self.obj(name, allowed, required=True)
+        if section is None:  # unreachable: require() refused it; this narrows the type
+            raise RazorpayError(
+                f"The {self._name(name)} field is required.", field=self._name(name)
+            )
+        return section
+
+    def notes(self, name: str = "notes") -> dict[str, object]:
+        """Razorpay's ``notes``: at most 15 scalar values, keys ≤255 and values ≤256 characters."""
+        value = self._data.get(name)
+        if value is None or value == []:  # PHP clients send an empty array for "no notes"
+            return {}
+        if not isinstance(value, dict):
+            raise RazorpayError("Notes should be provided as a dictionary", field=name)
+        if len(value) > MAX_NOTES:
+            raise RazorpayError(
+                f"Number of fields in notes should be less than or equal to {MAX_NOTES}", field=name
+            )
+        for key, item in value.items():
+            if len(key) > MAX_NOTE_KEY:
+                raise RazorpayError(
+                    f"Notes key cannot be greater {MAX_NOTE_KEY} characters", field=name
+                )
+            if isinstance(item, (list, dict)):
+                raise RazorpayError("Notes values themselves should not be an array", field=name)
+            if isinstance(item, str) and len(item) > MAX_NOTE_VALUE:
+                raise RazorpayError(
+                    f"Notes value cannot be greater {MAX_NOTE_VALUE} characters", field=name
+                )
+        return dict(value)
