@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import ClassVar
 
 import pytest
@@ -118,17 +118,22 @@ class PlainFake(EchoFake):
     error_body = None  # type: ignore[assignment]
 
 
-class PaypalEchoFake(EchoFake):
-    """An echo fake named ``paypal``, for the framework's PayPal-specific endpoint handling."""
+class ListenerIdFake(EchoFake):
+    """An echo fake that, like PayPal, assigns each registered endpoint a listener id."""
 
-    name: ClassVar[str] = "paypal"
+    name: ClassVar[str] = "listener"
+
+    def endpoint_extra(self, extra: Mapping[str, str]) -> dict[str, str]:
+        result = dict(extra)
+        result.setdefault("listener_id", f"L{len(self.ctx.webhooks.endpoints(self.name)) + 1}")
+        return result
 
 
 @pytest.fixture(scope="session")
 def echo_sandbox() -> Iterator[RunningSandbox]:
     """A sandbox serving only the echo fakes, with fast webhook retries, for the session."""
     with run_sandbox(
-        [EchoFake, PlainFake, PaypalEchoFake],
+        [EchoFake, PlainFake, ListenerIdFake],
         webhook_retry_delays=ECHO_RETRY_DELAYS,
         webhook_timeout=1.0,
     ) as running:

@@ -25,7 +25,7 @@ def error_message(response: httpx.Response) -> str:
 
 def test_info_lists_the_served_fakes(echo: RunningSandbox) -> None:
     info = echo.info()
-    assert info["fakes"] == ["echo", "paypal", "plain"]
+    assert info["fakes"] == ["echo", "listener", "plain"]
     assert info["failures"] == []
     assert info["webhook_retry_delays"] == [0.01, 0.02, 0.04]
 

@@ -257,15 +257,15 @@ def test_reset_can_keep_endpoints(echo: RunningSandbox) -> None:
         assert len(rx.requests) == 1
 
 
-def test_paypal_endpoints_get_a_webhook_id(echo: RunningSandbox) -> None:
-    generated = echo.register_webhook("paypal", "http://127.0.0.1:9/hook", SECRET)
-    given = echo.register_webhook("paypal", "http://127.0.0.1:9/hook", SECRET, webhook_id="WH-MINE")
-    other = echo.register_webhook("echo", "http://127.0.0.1:9/hook", SECRET)
-    webhook_id = generated["extra"]["webhook_id"]
-    assert webhook_id.startswith("WH-")
-    assert len(webhook_id) == len("WH-") + 19 + 1 + 17
-    assert given["extra"] == {"webhook_id": "WH-MINE"}
-    assert other["extra"] == {}
+def test_the_fake_fills_in_endpoint_extras(echo: RunningSandbox) -> None:
+    """The framework asks the provider's fake (``Fake.endpoint_extra``) what to add to a new
+    endpoint (PayPal assigns a webhook id); a fake without such data keeps what was given."""
+    generated = echo.register_webhook("listener", "http://127.0.0.1:9/hook", SECRET)
+    given = echo.register_webhook("listener", "http://127.0.0.1:9/hook", SECRET, listener_id="X")
+    other = echo.register_webhook("echo", "http://127.0.0.1:9/hook", SECRET, note="kept")
+    assert generated["extra"] == {"listener_id": "L1"}
+    assert given["extra"] == {"listener_id": "X"}
+    assert other["extra"] == {"note": "kept"}
 
 
 class FlakyFake(Fake):

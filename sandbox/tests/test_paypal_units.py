@@ -184,6 +184,14 @@ def test_sign_webhook_falls_back_to_the_endpoint_id() -> None:
         assert fake._key.verify(message, headers["PAYPAL-TRANSMISSION-SIG"])
 
 
+def test_listeners_get_a_webhook_id_in_paypals_format() -> None:
+    """The verify-webhook-signature schema takes ``^[a-zA-Z0-9]+$``; a given id is kept."""
+    fake, _clock, _sink, _app = make_fake()
+    assigned = fake.endpoint_extra({})
+    assert re.fullmatch(r"[0-9A-Z]{24}", assigned["webhook_id"])
+    assert fake.endpoint_extra({"webhook_id": "MINE"}) == {"webhook_id": "MINE"}
+
+
 @pytest.mark.parametrize(
     ("make", "pattern"),
     [

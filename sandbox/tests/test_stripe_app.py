@@ -252,6 +252,53 @@ def test_garbage_forms_get_stripe_errors_never_500(
         assert isinstance(error["message"], str)
 
 
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    path=st.sampled_from(
+        [
+            "events",
+            "customers",
+            "charges",
+            "refunds",
+            "disputes",
+            "checkout/sessions",
+            "payment_methods",
+            "events/evt_x",
+            "payment_intents/pi_x",
+        ]
+    ),
+    pairs=st.lists(
+        st.tuples(
+            st.sampled_from(
+                [
+                    "limit",
+                    "starting_after",
+                    "ending_before",
+                    "created",
+                    "created[gte]",
+                    "type",
+                    "types[]",
+                    "expand[]",
+                    "expand[0]",
+                    "customer",
+                    "status",
+                    "x[y]",
+                ]
+            ),
+            st.text(max_size=12),
+        ),
+        max_size=5,
+    ),
+)
+def test_garbage_queries_get_stripe_errors_never_500(
+    h: Harness, path: str, pairs: list[tuple[str, str]]
+) -> None:
+    response = h.get(path, pairs)
+    assert response.status_code in (200, 400, 404), response.text
+    if response.status_code != 200:
+        assert _error(response)["type"] == "invalid_request_error"
+
+
 # ---------------------------------------------------------------------- idempotency
 
 

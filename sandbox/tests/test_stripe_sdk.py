@@ -438,6 +438,53 @@ def test_refund_fail_card_fails_after_acceptance(client: stripe.StripeClient) ->
     ]
 
 
+# ---------------------------------------------------------------------- disputes
+
+
+def test_dispute_card_opens_a_chargeback_that_can_be_won(client: stripe.StripeClient) -> None:
+    pi = _charge(client, "pm_card_createDispute", amount=4500)
+    assert pi.status == "succeeded"
+    charge = client.v1.charges.retrieve(str(pi.latest_charge))
+    assert charge.disputed is True
+    (dispute,) = client.v1.disputes.list(params={"payment_intent": pi.id}).data
+    assert (dispute.status, dispute.reason, dispute.amount) == (
+        "needs_response",
+        "fraudulent",
+        4500,
+    )
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.refunds.create(params={"payment_intent": pi.id})
+    assert refused.value.code == "charge_disputed"
+    won = client.v1.disputes.update(
+        dispute.id, params={"evidence": {"uncategorized_text": "winning_evidence"}}
+    )
+    assert won.status == "won"
+    assert [t["amount"] for t in won.balance_transactions] == [-4500, 4500]
+    assert _event_types(client, type="charge.dispute.*") == [
+        "charge.dispute.created",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.updated",
+        "charge.dispute.closed",
+        "charge.dispute.funds_reinstated",
+    ]
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.disputes.close(dispute.id)
+
+
+def test_inquiry_and_accepting_a_dispute(client: stripe.StripeClient) -> None:
+    inquiry_pi = _charge(client, "pm_card_createDisputeInquiry")
+    (inquiry,) = client.v1.disputes.list(params={"payment_intent": inquiry_pi.id}).data
+    assert inquiry.status == "warning_needs_response"
+    assert inquiry.is_charge_refundable is True
+    refund = client.v1.refunds.create(params={"payment_intent": inquiry_pi.id})
+    assert refund.status == "succeeded"
+    chargeback_pi = _charge(client, "pm_card_createDispute")
+    (chargeback,) = client.v1.disputes.list(params={"payment_intent": chargeback_pi.id}).data
+    closed = client.v1.disputes.close(chargeback.id)
+    assert closed.status == "lost"
+    assert client.v1.disputes.retrieve(chargeback.id).status == "lost"
+
+
 # ---------------------------------------------------------------------- checkout
 
 

@@ -162,6 +162,8 @@ class _ControlAPI:
         if not 0 <= seconds <= MAX_ADVANCE:
             raise BadRequest(f"'seconds' must be between 0 and {MAX_ADVANCE:.0f}")
         self.sandbox.clock.advance(seconds)
+        for fake in self.sandbox.fakes.values():
+            fake.on_clock_advanced()
         return JSONResponse({"now": self.sandbox.clock.now(), "offset": self.sandbox.clock.offset})
 
     async def endpoints_create(self, request: Request) -> Response:

@@ -99,5 +99,23 @@ class Fake(abc.ABC):
         """Forget every resource (the control API's reset)."""
 
     @abc.abstractmethod
-    def sign_webhook(self, body: bytes, endpoint: WebhookEndpoint, timestamp: int) -> dict[str, str]:
+    def sign_webhook(
+        self, body: bytes, endpoint: WebhookEndpoint, timestamp: int
+    ) -> dict[str, str]:
         """The headers that sign ``body`` for ``endpoint`` exactly as the real provider would."""
+
+    def endpoint_extra(self, extra: Mapping[str, str]) -> dict[str, str]:
+        """Provider data fixed when an endpoint registers (PayPal assigns a ``webhook_id``).
+
+        The framework calls this with what the registration gave; the default keeps it as is.
+        """
+        return dict(extra)
+
+    def on_clock_advanced(self) -> None:
+        """Fire what the passing of time causes (expiries); called after the clock moves."""
+        return
+
+    def error_body(self, status: int, message: str) -> tuple[bytes, str] | None:
+        """The provider's own error body (content, content type) for an injected fault or a
+        sandbox failure, or ``None`` for the framework's generic JSON body."""
+        return None

@@ -278,17 +278,16 @@ class FaultSet:
 
 def error_body_for(fake: Fake, status: int, message: str) -> tuple[bytes, str]:
     """The fake's own error body for ``status`` (its optional ``error_body`` hook), else JSON."""
-    hook = getattr(fake, "error_body", None)
-    if callable(hook):
-        try:
-            content, content_type = hook(status, message)
-            if isinstance(content, bytes) and isinstance(content_type, str):
-                return content, content_type
-            logger.error(
-                "%s.error_body returned %r; using the generic body", fake.name, type(content)
-            )
-        except Exception:
-            logger.exception("%s.error_body raised; using the generic body", fake.name)
+    try:
+        shaped = fake.error_body(status, message)
+    except Exception:
+        logger.exception("%s.error_body raised; using the generic body", fake.name)
+        shaped = None
+    if shaped is not None:
+        content, content_type = shaped
+        if isinstance(content, bytes) and isinstance(content_type, str):
+            return content, content_type
+        logger.error("%s.error_body returned %r; using the generic body", fake.name, shaped)
     body = {"error": {"type": "sandbox_error", "status": status, "message": message}}
     return json.dumps(body).encode(), "application/json"
 

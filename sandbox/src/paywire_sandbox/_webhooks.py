@@ -18,7 +18,6 @@ import asyncio
 import collections
 import logging
 import secrets
-import string
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -36,15 +35,6 @@ logger = logging.getLogger("paywire_sandbox")
 DEFAULT_RETRY_DELAYS: Final = (0.05, 0.1, 0.2, 0.4, 0.8)
 #: Oldest delivery records are forgotten beyond this many (a long-running dev server).
 MAX_RECORDS: Final = 100_000
-
-_PAYPAL_ID_ALPHABET: Final = string.ascii_uppercase + string.digits
-
-
-def _paypal_webhook_id() -> str:
-    def part(n: int) -> str:
-        return "".join(secrets.choice(_PAYPAL_ID_ALPHABET) for _ in range(n))
-
-    return f"WH-{part(19)}-{part(17)}"
 
 
 @attrs.frozen
@@ -139,10 +129,10 @@ class WebhookHub:
     def add_endpoint(
         self, provider: str, url: str, secret: str, extra: Mapping[str, str] | None = None
     ) -> WebhookEndpoint:
-        """Register a receiver. PayPal endpoints get a ``webhook_id`` unless one is given."""
-        extra_dict = dict(extra or {})
-        if provider == "paypal" and "webhook_id" not in extra_dict:
-            extra_dict["webhook_id"] = _paypal_webhook_id()
+        """Register a receiver; the provider's fake may add data to ``extra`` (PayPal's
+        ``webhook_id``) through :meth:`Fake.endpoint_extra`."""
+        fake = self._fakes.get(provider)
+        extra_dict = fake.endpoint_extra(extra or {}) if fake is not None else dict(extra or {})
         endpoint = WebhookEndpoint(
             id="we_" + secrets.token_hex(12),
             provider=provider,

@@ -67,7 +67,7 @@ Control routes (under ``/_sandbox/paypal``, JSON in and out):
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -108,6 +108,12 @@ class PayPalFake(OrdersMixin, PaymentsMixin, VaultMixin, ApprovalMixin):
     """A stateful fake of PayPal's REST APIs (see the module docstring for its rules)."""
 
     name = "paypal"
+
+    def endpoint_extra(self, extra: Mapping[str, str]) -> dict[str, str]:
+        """PayPal assigns every listener a ``webhook_id`` (the verification needs it)."""
+        result = dict(extra)
+        result.setdefault("webhook_id", _ids.webhook_id())
+        return result
 
     def sign_webhook(
         self, body: bytes, endpoint: WebhookEndpoint, timestamp: int

@@ -16,6 +16,7 @@ __all__ = [
     "payment_token_id",
     "resource_id",
     "transmission_id",
+    "webhook_id",
 ]
 
 _UPPER = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
@@ -51,6 +52,11 @@ def payer_id() -> str:
 def debug_id() -> str:
     """The ``debug_id`` of an error and the ``Paypal-Debug-Id`` header: 13 hex digits."""
     return secrets.token_hex(7)[:13]
+
+
+def webhook_id() -> str:
+    """The id PayPal gives a webhook listener: 24 upper-case letters and digits."""
+    return _pick(_UPPER, 24)
 
 
 def event_id() -> str:

@@ -127,6 +127,7 @@ class AccountBase:
         self.setup_intents: dict[str, IntentRecord] = {}
         self.charges: dict[str, JSON] = {}
         self.refunds: dict[str, JSON] = {}
+        self.disputes: dict[str, JSON] = {}
         self.sessions: dict[str, SessionRecord] = {}
         self.events: dict[str, EventRecord] = {}
         self._event_order: collections.deque[str] = collections.deque()
@@ -203,6 +204,8 @@ class AccountBase:
             return self.refunds.get(object_id)
         if prefix == "cus_":
             return self.customers.get(object_id)
+        if prefix == "du_":
+            return self.disputes.get(object_id)
         return None
 
     def expand(self, obj: JSON, paths: list[str]) -> JSON:

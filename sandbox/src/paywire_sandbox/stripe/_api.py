@@ -390,6 +390,43 @@ def update_refund(engine: StripeEngine, call: Call) -> JSON:
     return _expanded(engine, obj, call)
 
 
+# ---------------------------------------------------------------------- disputes
+
+
+def _evidence(raw: Any, name: str) -> dict[str, str | None]:
+    checked: dict[str, Any] = p.obj(
+        dict.fromkeys(res.EVIDENCE_FIELDS, p.string(max_length=150_000, nullable=True))
+    )(raw, name)
+    return checked
+
+
+def retrieve_dispute(engine: StripeEngine, call: Call) -> JSON:
+    """``GET /v1/disputes/{id}``."""
+    p.parse(call.params, {"expand": p.expand})
+    return _expanded(engine, engine.dispute(call.ids[0]), call)
+
+
+def update_dispute(engine: StripeEngine, call: Call) -> JSON:
+    """``POST /v1/disputes/{id}`` (evidence, metadata, submit)."""
+    params = p.parse(
+        call.params,
+        {"evidence": _evidence, "metadata": p.metadata, "submit": p.boolean, "expand": p.expand},
+    )
+    obj = engine.update_dispute(
+        call.ids[0],
+        evidence=params.get("evidence", {}),
+        metadata=params.get("metadata"),
+        submit=params.get("submit", True),
+    )
+    return _expanded(engine, obj, call)
+
+
+def close_dispute(engine: StripeEngine, call: Call) -> JSON:
+    """``POST /v1/disputes/{id}/close``."""
+    p.parse(call.params, {"expand": p.expand})
+    return _expanded(engine, engine.close_dispute(call.ids[0]), call)
+
+
 # ---------------------------------------------------------------------- checkout
 
 _LINE_ITEM = p.obj(
@@ -872,6 +909,12 @@ def list_payment_methods(engine: StripeEngine, call: Call) -> JSON:
     return _listing(engine, call, objects, filters, "/v1/payment_methods", "payment_method")
 
 
+def list_disputes(engine: StripeEngine, call: Call) -> JSON:
+    """``GET /v1/disputes`` (``charge``, ``payment_intent`` filters)."""
+    filters = {"charge": _str, "payment_intent": _str}
+    return _listing(engine, call, engine.disputes.values(), filters, "/v1/disputes", "dispute")
+
+
 def list_checkout_sessions(engine: StripeEngine, call: Call) -> JSON:
     """``GET /v1/checkout/sessions`` (``payment_intent``, ``customer``, ``status`` filters)."""
     engine.expire_due()
@@ -910,6 +953,10 @@ ROUTES: dict[tuple[str, ...], Handler] = {
     ("POST", "refunds"): create_refund,
     ("GET", "refunds", "*"): retrieve_refund,
     ("POST", "refunds", "*"): update_refund,
+    ("GET", "disputes"): list_disputes,
+    ("GET", "disputes", "*"): retrieve_dispute,
+    ("POST", "disputes", "*"): update_dispute,
+    ("POST", "disputes", "*", "close"): close_dispute,
     ("GET", "checkout/sessions"): list_checkout_sessions,
     ("POST", "checkout/sessions"): create_checkout_session,
     ("GET", "checkout/sessions", "*"): retrieve_checkout_session,

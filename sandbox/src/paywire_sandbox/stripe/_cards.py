@@ -1,7 +1,8 @@
 """Stripe's documented test cards and ``pm_card_*`` test PaymentMethods, and what each one does.
 
 The behaviours follow https://docs.stripe.com/testing: a card either succeeds, declines every
-charge with a fixed code, or needs 3D Secure authentication. Setting a card up (SetupIntent) runs
+charge with a fixed code, needs 3D Secure authentication, or succeeds and is then disputed or
+has its refunds fail. Setting a card up (SetupIntent) runs
 a zero-amount check, which the hard declines fail and ``chargeCustomerFail`` /
 ``insufficient_funds`` pass.
 """

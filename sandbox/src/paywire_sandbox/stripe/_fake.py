@@ -7,8 +7,9 @@ API: form-encoded bodies with bracketed keys, ``Authorization: Bearer sk_test_..
 ``sk_test_...:``), ``Idempotency-Key`` on POST (replays carry ``Idempotent-Replayed: true``),
 ``Request-Id``/``Stripe-Version`` response headers and Stripe's error bodies. Resources:
 customers, payment methods (attach/detach), payment intents (create/confirm/cancel), setup
-intents, charges, refunds, checkout sessions (payment and setup mode, expire, line items) and
-events. Test cards and ``pm_card_*`` ids decide outcomes (see :mod:`._cards`).
+intents, charges, refunds, disputes (evidence, close), checkout sessions (payment and setup
+mode, expire, line items, list) and events; most have list endpoints too. Test cards and
+``pm_card_*`` ids decide outcomes (see :mod:`._cards`).
 
 Hosted pages (under ``/stripe``): ``GET|POST /checkout/pay/{cs_id}`` (card form),
 ``POST /checkout/pay/{cs_id}/cancel``, ``GET|POST /3ds/{intent_id}`` (3D Secure challenge).

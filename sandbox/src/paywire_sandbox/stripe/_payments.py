@@ -259,6 +259,8 @@ class PaymentsAccount(AccountBase):
             pm.spent = True  # used once without a customer: Stripe refuses to reuse it
         self.emit("charge.succeeded", charge)
         self.emit("payment_intent.succeeded", obj)
+        if pm.card.behaviour in (Behaviour.DISPUTE, Behaviour.INQUIRY):
+            self._open_dispute(charge, inquiry=pm.card.behaviour is Behaviour.INQUIRY)
 
     def _fail(self, record: IntentRecord, pm: PaymentMethodRecord, decline: Decline) -> None:
         obj = record.obj
@@ -389,6 +391,13 @@ class PaymentsAccount(AccountBase):
                 "payment_intent or charge.",
                 code="parameter_missing",
             )
+        if target["disputed"]:
+            dispute = next(d for d in self.disputes.values() if d["charge"] == target["id"])
+            if not dispute["is_charge_refundable"]:
+                raise invalid_request(
+                    f"Charge {target['id']} has been charged back; cannot issue a refund.",
+                    code="charge_disputed",
+                )
         currency = target["currency"]
         remaining = target["amount"] - target["amount_refunded"]
         if remaining <= 0:
@@ -448,3 +457,101 @@ class PaymentsAccount(AccountBase):
             obj["metadata"] = merged
             self.emit("refund.updated", obj, {"metadata": old})
         return obj
+
+    # ------------------------------------------------------------------ disputes
+
+    def dispute(self, duid: str) -> JSON:
+        """A Dispute, or Stripe's 404."""
+        obj = self.disputes.get(duid)
+        if obj is None:
+            raise resource_missing("dispute", duid, param="dispute")
+        return obj
+
+    def _open_dispute(self, charge: JSON, *, inquiry: bool) -> None:
+        now = self.now()
+        obj = res.dispute(
+            self.new_id("du"), now, charge=charge, inquiry=inquiry, due_by=now + 7 * 86400
+        )
+        self.disputes[obj["id"]] = obj
+        charge["disputed"] = True
+        self.emit("charge.dispute.created", obj)
+        if not inquiry:
+            obj["balance_transactions"].append(self._dispute_transaction(obj, -obj["amount"]))
+            self.emit("charge.dispute.funds_withdrawn", obj)
+
+    def _dispute_transaction(self, dispute: JSON, amount: int) -> JSON:
+        return {
+            "id": self.new_id("txn"),
+            "object": "balance_transaction",
+            "amount": amount,
+            "created": self.now(),
+            "currency": dispute["currency"],
+            "description": f"Chargeback {'withdrawal' if amount < 0 else 'reversal'} for "
+            f"{dispute['charge']}",
+            "fee": 1500 if amount < 0 else 0,
+            "net": amount - (1500 if amount < 0 else 0),
+            "reporting_category": "dispute" if amount < 0 else "dispute_reversal",
+            "source": dispute["id"],
+            "status": "available",
+            "type": "adjustment",
+        }
+
+    def update_dispute(
+        self,
+        duid: str,
+        *,
+        evidence: dict[str, str | None],
+        metadata: dict[str, str | None] | None,
+        submit: bool,
+    ) -> JSON:
+        """``POST /v1/disputes/{id}``: add evidence and (by default) submit it.
+
+        As in Stripe's test mode, submitting ``uncategorized_text`` of ``winning_evidence`` or
+        ``losing_evidence`` decides the dispute at once.
+        """
+        obj = self.dispute(duid)
+        self._check_open(obj)
+        previous: JSON = {}
+        if metadata is not None:
+            previous["metadata"] = dict(obj["metadata"])
+            obj["metadata"] = merge_metadata(obj["metadata"], metadata)
+        if evidence:
+            previous["evidence"] = dict(obj["evidence"])
+            obj["evidence"].update(evidence)
+            obj["evidence_details"]["has_evidence"] = True
+        inquiry = obj["payment_method_details"]["card"]["case_type"] == "inquiry"
+        if submit:
+            previous["status"] = obj["status"]
+            obj["status"] = "warning_under_review" if inquiry else "under_review"
+            obj["evidence_details"]["submission_count"] += 1
+        self.emit("charge.dispute.updated", obj, previous)
+        text = obj["evidence"]["uncategorized_text"]
+        if submit and text in ("winning_evidence", "losing_evidence"):
+            self._close_dispute(obj, won=text == "winning_evidence")
+        return obj
+
+    def close_dispute(self, duid: str) -> JSON:
+        """``POST /v1/disputes/{id}/close``: accept the dispute (it is lost)."""
+        obj = self.dispute(duid)
+        self._check_open(obj)
+        self._close_dispute(obj, won=False)
+        return obj
+
+    def _check_open(self, obj: JSON) -> None:
+        if obj["status"] in ("won", "lost", "warning_closed"):
+            raise invalid_request(
+                f"This dispute is already closed (status: {obj['status']}).",
+                param="dispute",
+            )
+
+    def _close_dispute(self, obj: JSON, *, won: bool) -> None:
+        inquiry = obj["payment_method_details"]["card"]["case_type"] == "inquiry"
+        if inquiry:
+            obj["status"] = "warning_closed"
+        else:
+            obj["status"] = "won" if won else "lost"
+        obj["is_charge_refundable"] = False
+        self.emit("charge.dispute.closed", obj)
+        if won and not inquiry:
+            obj["balance_transactions"].append(self._dispute_transaction(obj, obj["amount"]))
+            self.emit("charge.dispute.funds_reinstated", obj)

@@ -17,12 +17,12 @@ from paywire_sandbox.stripe._cards import CardSpec, Decline, fingerprint
 
 __all__ = [
     "API_VERSION",
+    "EVIDENCE_FIELDS",
     "JSON",
     "IdMaker",
     "bank_payment_method",
     "charge",
     "checkout_session",
-    "EVIDENCE_FIELDS",
     "customer",
     "dispute",
     "event_bytes",
@@ -349,8 +349,6 @@ def charge(
         "currency": pi["currency"],
         "customer": pi["customer"],
         "description": pi["description"],
-        "destination": None,
-        "dispute": None,
         "disputed": False,
         "failure_balance_transaction": None,
         "failure_code": failure_code,
@@ -454,9 +452,7 @@ _EVIDENCE_FIELDS = (
 EVIDENCE_FIELDS = frozenset(_EVIDENCE_FIELDS)
 
 
-def dispute(
-    duid: str, created: int, *, charge: JSON, inquiry: bool, due_by: int
-) -> JSON:
+def dispute(duid: str, created: int, *, charge: JSON, inquiry: bool, due_by: int) -> JSON:
     """A card Dispute opened against ``charge`` (a fraud chargeback, or an inquiry)."""
     card = charge["payment_method_details"]["card"]
     return {
