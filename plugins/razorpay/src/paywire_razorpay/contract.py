@@ -1,0 +1,225 @@
+"""The contract-suite harness for Razorpay: how the suite builds the provider and its scenarios.
+
+Only tests (and ``paywire certify razorpay``) import this module. Saved cards come from the
+sandbox's control route ``POST /_sandbox/razorpay/tokens`` (a customer and a confirmed recurring
+token for a test card, the way a completed registration leaves them); hosted pages are completed
+with ``POST /_sandbox/razorpay/checkout/{id}/complete``. Test cards (the sandbox's table):
+``4111 1111 1111 1111`` succeeds, ``4000 0000 0000 0002`` is declined (``card_declined``),
+``4000 0000 0000 0069`` has expired (``card_expired``) and ``4000 0027 6000 3184`` fails
+authentication (``authentication_failed``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+import paywire
+from paywire import EventType
+from paywire_contract import Harness, MethodKind, ScenarioContext
+from paywire_razorpay._config import RazorpayConfig
+from paywire_razorpay._ids import method_id
+from paywire_razorpay._provider import RazorpayProvider
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["RazorpayHarness"]
+
+#: Fixed, recognisable test credentials: what sandbox and replay runs use (and what fixture
+#: redaction looks for). The key id is credential-shaped on purpose: nothing may record it.
+SANDBOX_KEY_ID: Final = "rzp_test_PaywireContract01"
+SANDBOX_KEY_SECRET: Final = "paywire-contract-key-secret-0001"  # noqa: S105 - sandbox-only
+SANDBOX_WEBHOOK_SECRET: Final = "paywire-contract-webhook-secret-01"  # noqa: S105 - sandbox-only
+
+#: Environment variables for a run against Razorpay's own test mode (never in CI).
+LIVE_KEY_ID_ENV: Final = "PAYWIRE_RAZORPAY_TEST_KEY_ID"
+LIVE_KEY_SECRET_ENV: Final = "PAYWIRE_RAZORPAY_TEST_KEY_SECRET"  # noqa: S105 - a variable name
+LIVE_WEBHOOK_SECRET_ENV: Final = "PAYWIRE_RAZORPAY_TEST_WEBHOOK_SECRET"  # noqa: S105 - a name
+
+_CARDS: Final[dict[str, str]] = {
+    "succeeds": "4111111111111111",
+    "declines": "4000000000000002",
+    "expired": "4000000000000069",
+    "needs_authentication": "4000002760003184",
+}
+
+
+def _control_json(response: httpx.Response, what: str) -> dict[str, Any]:
+    if not response.is_success:
+        raise AssertionError(
+            f"sandbox control {what} answered {response.status_code}: {response.text[:300]}"
+        )
+    body = response.json()
+    if not isinstance(body, dict):
+        raise AssertionError(f"sandbox control {what} did not answer an object")
+    return body
+
+
+def _id_of(obj: object, what: str) -> str:
+    ident = obj.get("id") if isinstance(obj, dict) else None
+    if not isinstance(ident, str) or not ident:
+        raise AssertionError(f"the sandbox answered a {what} without an id")
+    return ident
+
+
+class RazorpayHarness(Harness):
+    """Razorpay's answers to the contract suite."""
+
+    provider_name: ClassVar[str] = "razorpay"
+
+    # -- building the provider ---------------------------------------------------------------
+
+    def sandbox_settings(self, base_url: str) -> dict[str, Any]:
+        """Test keys and the sandbox's Razorpay prefix."""
+        return {
+            "key_id": SANDBOX_KEY_ID,
+            "key_secret": SANDBOX_KEY_SECRET,
+            "webhook_secret": SANDBOX_WEBHOOK_SECRET,
+            "base_url": base_url.rstrip("/") + "/razorpay",
+        }
+
+    def live_settings(self, environ: Mapping[str, str]) -> dict[str, Any] | None:
+        """Razorpay test mode, when ``PAYWIRE_RAZORPAY_TEST_KEY_ID`` holds an ``rzp_test_`` key
+        and its secret is set. A live key is refused: the suite charges cards."""
+        key_id = environ.get(LIVE_KEY_ID_ENV)
+        secret = environ.get(LIVE_KEY_SECRET_ENV)
+        if not key_id or not key_id.startswith("rzp_test_") or not secret:
+            return None
+        settings: dict[str, Any] = {"key_id": key_id, "key_secret": secret}
+        webhook_secret = environ.get(LIVE_WEBHOOK_SECRET_ENV)
+        if webhook_secret:
+            settings["webhook_secret"] = webhook_secret
+        return settings
+
+    def build_provider(
+        self, settings: Mapping[str, Any], *, transport: httpx.BaseTransport | None = None
+    ) -> RazorpayProvider:
+        """``RazorpayProvider.create`` from ``settings`` alone (the environment is ignored)."""
+        config = paywire.load_config(RazorpayConfig, "razorpay", environ={}, **settings)
+        return RazorpayProvider.create(config, transport=transport)
+
+    def secrets(self, settings: Mapping[str, Any]) -> list[str]:
+        """The key secret and the webhook secret, revealed."""
+        found: list[str] = []
+        for name in ("key_secret", "webhook_secret"):
+            value = settings.get(name)
+            if isinstance(value, paywire.Secret):
+                value = value.reveal()
+            if isinstance(value, str) and value:
+                found.append(value)
+        return found
+
+    # -- scenario data -----------------------------------------------------------------------
+
+    def customer(self) -> paywire.Customer:
+        """A customer Razorpay does not know yet (the provider creates it)."""
+        return paywire.Customer(
+            id="contract-customer-1", email="buyer@example.com", name="Contract Buyer"
+        )
+
+    def saved_method(self, ctx: ScenarioContext, kind: MethodKind) -> paywire.SavedPaymentMethod:
+        """A customer with a confirmed recurring token for the test card of ``kind``."""
+        body = _control_json(
+            ctx.control(
+                "POST",
+                "/razorpay/tokens",
+                {
+                    "card": _CARDS[kind],
+                    "customer": {
+                        "name": "Saved Method",
+                        "email": f"saved-{kind.replace('_', '-')}@example.com",
+                    },
+                },
+            ),
+            "token creation",
+        )
+        customer_id = _id_of(body.get("customer"), "customer")
+        token_id = _id_of(body.get("token"), "token")
+        return paywire.SavedPaymentMethod("razorpay", method_id(customer_id, token_id), customer_id)
+
+    def charge_currency(self) -> str:
+        """Indian rupees."""
+        return "INR"
+
+    def zero_decimal_currency(self) -> str | None:
+        """Japanese yen."""
+        return "JPY"
+
+    def three_decimal_currency(self) -> str | None:
+        """Kuwaiti dinar (the last of the three digits must be 0)."""
+        return "KWD"
+
+    # -- hosted pages ------------------------------------------------------------------------
+
+    def complete_checkout(
+        self, ctx: ScenarioContext, session: paywire.CheckoutSession, outcome: str = "success"
+    ) -> str:
+        """Pay the Payment Link with the test card for ``outcome``; the callback URL it sends
+        the customer to ("" when the payment failed: the link stays payable)."""
+        body = _control_json(
+            ctx.control("POST", f"/razorpay/checkout/{session.id}/complete", {"outcome": outcome}),
+            "checkout complete",
+        )
+        redirect = body.get("redirect_url")
+        return redirect if isinstance(redirect, str) else ""
+
+    def complete_setup(
+        self, ctx: ScenarioContext, session: paywire.SetupSession
+    ) -> paywire.SavedPaymentMethod:
+        """Pay the Registration Link with ``4111…``; the token it confirms is the saved card."""
+        body = _control_json(
+            ctx.control(
+                "POST", f"/razorpay/checkout/{session.id}/complete", {"outcome": "success"}
+            ),
+            "setup complete",
+        )
+        token_id = body.get("token_id")
+        customer_id = body.get("customer_id") or session.customer_id
+        if not isinstance(token_id, str) or not isinstance(customer_id, str):
+            raise AssertionError(f"the registration link {session.id} saved no token")
+        return paywire.SavedPaymentMethod("razorpay", method_id(customer_id, token_id), customer_id)
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def register_webhook(self, ctx: ScenarioContext, url: str, secret: str) -> None:
+        """Register ``url`` for the sandbox's Razorpay events."""
+        _control_json(
+            ctx.control(
+                "POST",
+                "/webhooks/endpoints",
+                {"provider": "razorpay", "url": url, "secret": secret, "extra": {}},
+            ),
+            "webhook registration",
+        )
+
+    def sign_webhook(self, payload: bytes, secret: str, *, timestamp: int) -> dict[str, str]:
+        """``X-Razorpay-Signature``: hex HMAC-SHA256 of the body. Razorpay signs no timestamp,
+        so ``timestamp`` changes nothing. Computed here rather than with the plugin's helper so
+        a bug in one cannot hide behind the same bug in the other."""
+        digest = hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
+        return {"X-Razorpay-Signature": digest}
+
+    def webhook_samples(self) -> Sequence[tuple[Mapping[str, Any], EventType]]:
+        """Every Razorpay event the plugin maps, shaped as Razorpay sends them."""
+        from paywire_razorpay._samples import webhook_samples
+
+        return webhook_samples()
+
+    def unknown_event(self) -> Mapping[str, Any]:
+        """``virtual_account.created``: a well-formed Razorpay event paywire does not normalize."""
+        from paywire_razorpay._samples import event
+
+        return event(
+            "virtual_account.created",
+            {
+                "virtual_account": {
+                    "id": "va_Ozu4vW5xY6zA7b",
+                    "entity": "virtual_account",
+                    "status": "active",
+                    "customer_id": "cust_Ozq9cLhvD1xd8M",
+                }
+            },
+        )

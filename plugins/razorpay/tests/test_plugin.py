@@ -1,0 +1,69 @@
+"""The distribution as paywire sees it: entry points, registration, capabilities, public API."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import types
+
+import paywire
+import paywire_razorpay
+from paywire import Capability
+from paywire_razorpay import RazorpayProvider
+
+
+def test_found_through_the_entry_point() -> None:
+    with paywire.Paywire(environ={}, allow=["razorpay"]) as pw:
+        entry = pw.entry("razorpay")
+        assert entry.provider_class is RazorpayProvider
+        assert entry.distribution == "paywire-razorpay"
+        assert not [s for s in pw.skipped if s.name == "razorpay"]
+        provider = pw.provider("razorpay")
+        assert isinstance(provider, RazorpayProvider)
+        assert not provider.available()  # no keys in this environment
+
+
+def test_contract_harness_entry_point() -> None:
+    points = importlib.metadata.entry_points(group="paywire_contract", name="razorpay")
+    (point,) = points
+    assert point.value == "paywire_razorpay.contract:RazorpayHarness"
+
+
+def test_declared_api_is_compatible() -> None:
+    from paywire._plugins import api_compatible
+
+    assert api_compatible(paywire_razorpay.PAYWIRE_API)
+
+
+def test_capabilities_are_honest() -> None:
+    capabilities = RazorpayProvider.capabilities
+    assert Capability.SAVE_ON_CHECKOUT not in capabilities
+    for capability in (
+        Capability.CHECKOUT,
+        Capability.SETUP,
+        Capability.CHARGE,
+        Capability.IDEMPOTENCY,
+    ):
+        assert capability in capabilities
+        assert capabilities.notes[capability]
+    assert "authorization" in capabilities.notes[Capability.SETUP]
+    assert "cancel" in capabilities.notes[Capability.CHECKOUT]
+    assert "cust_" in capabilities.notes[Capability.PAYMENT_METHOD_DETAILS]
+
+
+def test_public_api_is_sorted_and_complete() -> None:
+    names = paywire_razorpay.__all__
+
+    def isort_style(name: str) -> tuple[int, str]:
+        # Constants, then classes, then functions, each alphabetically (ruff's RUF022 order).
+        return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+    assert list(names) == sorted(names, key=isort_style)
+    for name in names:
+        assert hasattr(paywire_razorpay, name)
+    public = {
+        name
+        for name, value in vars(paywire_razorpay).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    imported = {"annotations", "Callable", "Any"}
+    assert public - set(names) - imported == set()
