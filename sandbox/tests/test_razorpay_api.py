@@ -1364,3 +1364,13 @@ def test_recurring_currency_must_match_the_order(env: Env) -> None:
         400,
         "Currency should be same as order currency",
     )
+
+
+def test_orders_can_be_listed_by_receipt(env: Env) -> None:
+    """Razorpay's documented ``receipt`` filter: an exact match, in newest-first order."""
+    first = env.ok("POST", "/v1/orders", {"amount": 5000, "currency": "INR", "receipt": "r-1"})
+    env.ok("POST", "/v1/orders", {"amount": 7000, "currency": "INR", "receipt": "r-2"})
+    found = env.ok("GET", "/v1/orders?receipt=r-1")
+    assert found["entity"] == "collection"
+    assert [order["id"] for order in found["items"]] == [first["id"]]
+    assert env.ok("GET", "/v1/orders?receipt=r-")["items"] == []

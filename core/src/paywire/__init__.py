@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from paywire._config import ProviderConfig, load_config
+from paywire._config import ProviderConfig, load_config, secret_field
 from paywire._errors import (
     AlreadyRefunded,
     AuthenticationFailed,
@@ -143,6 +143,7 @@ __all__ = [
     "normalize_currency",
     "parse_retry_after",
     "redact",
+    "secret_field",
     "sign_timestamped",
     "to_json_dict",
     "utc_from_timestamp",

@@ -17,6 +17,7 @@ from typing import TextIO
 
 from paywire._errors import PaywireError
 from paywire._plugins import Paywire
+from paywire._secrets import redact
 
 __all__ = ["main"]
 
@@ -26,7 +27,7 @@ CLI_GROUP = "paywire_cli"
 _ELSEWHERE = {
     "sandbox": ("paywire-sandbox", "run the local fake of the providers' APIs"),
     "certify": ("paywire-contract", "run the contract suite against an installed provider"),
-    "demo": ("paywire-sandbox", "walk a payment flow end to end on the embedded sandbox"),
+    "demo": ("paywire-demo", "walk a payment flow end to end on the embedded sandbox"),
 }
 
 
@@ -40,6 +41,8 @@ def _provider_rows(pw: Paywire) -> list[dict[str, object]]:
             available = pw.provider(name).available()
         except PaywireError as exc:
             problem = str(exc)
+        except Exception as exc:  # a plugin's bug must not hide the other providers
+            problem = f"{type(exc).__name__}: {redact(str(exc))}"
         rows.append(
             {
                 "name": name,
@@ -54,8 +57,8 @@ def _provider_rows(pw: Paywire) -> list[dict[str, object]]:
     return rows
 
 
-def _providers(args: argparse.Namespace, out: TextIO) -> int:
-    with Paywire() as pw:
+def _providers(args: argparse.Namespace, out: TextIO, make_paywire: Callable[[], Paywire]) -> int:
+    with make_paywire() as pw:
         rows = _provider_rows(pw)
         skipped = [
             {
@@ -77,12 +80,13 @@ def _providers(args: argparse.Namespace, out: TextIO) -> int:
         out.write("Installed providers:\n")
         for row in rows:
             origin = " ".join(str(part) for part in (row["distribution"], row["version"]) if part)
+            origin = f"  [{origin}]" if origin else ""
             state = "yes" if row["available"] else "no"
             if row["problem"]:
                 state += f" ({row['problem']})"
             caps = row["capabilities"]
             assert isinstance(caps, dict)
-            out.write(f"  {row['name']}  [{origin}]\n")
+            out.write(f"  {row['name']}{origin}\n")
             out.write(f"    available:    {state}\n")
             out.write(f"    capabilities: {', '.join(caps['supported'])}\n")
             for capability, note in sorted(caps["notes"].items()):
@@ -96,33 +100,55 @@ def _providers(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def build_parser(out: TextIO) -> argparse.ArgumentParser:
-    """The argument parser, with every installed subcommand."""
+def build_parser(
+    out: TextIO, make_paywire: Callable[[], Paywire] = Paywire
+) -> argparse.ArgumentParser:
+    """The argument parser, with every installed subcommand.
+
+    ``make_paywire`` builds the :class:`Paywire` that ``providers`` lists (tests pass their own).
+    """
     parser = argparse.ArgumentParser(prog="paywire", description="paywire payments toolkit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     providers = commands.add_parser("providers", help="list installed provider plugins")
     providers.add_argument("--json", action="store_true", help="machine-readable output")
-    providers.set_defaults(func=lambda args: _providers(args, out))
+    providers.set_defaults(func=lambda args: _providers(args, out, make_paywire))
 
     installed: set[str] = set()
     for ep in sorted(importlib.metadata.entry_points(group=CLI_GROUP), key=lambda e: e.name):
         if ep.name in installed or ep.name == "providers":
             continue
-        sub = commands.add_parser(ep.name, help=_ELSEWHERE.get(ep.name, ("", None))[1])
+        installed.add(ep.name)
+        purpose = _ELSEWHERE.get(ep.name, ("", None))[1]
+        # A broken extension must not break the other commands; using it says what went wrong.
         try:
             configure: Callable[[argparse.ArgumentParser], None] = ep.load()
+        except Exception as exc:
+            message = f"the {ep.name!r} command failed to load: {type(exc).__name__}: {exc}"
+            _failing_command(commands, ep.name, purpose, message)
+            continue
+        sub = commands.add_parser(ep.name, help=purpose)
+        try:
             configure(sub)
-        except Exception as exc:  # a broken extension must not break the other commands
+        except Exception as exc:
             message = f"the {ep.name!r} command failed to load: {type(exc).__name__}: {exc}"
             sub.set_defaults(func=lambda _args, m=message: _fail(m))
-        installed.add(ep.name)
     for name, (dist, purpose) in _ELSEWHERE.items():
         if name not in installed:
-            sub = commands.add_parser(name, help=f"{purpose} (needs {dist})", add_help=False)
-            sub.add_argument("rest", nargs=argparse.REMAINDER)
             message = f"'paywire {name}' needs the {dist} distribution: pip install {dist}"
-            sub.set_defaults(func=lambda _args, m=message: _fail(m))
+            _failing_command(commands, name, f"{purpose} (needs {dist})", message)
     return parser
+
+
+def _failing_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    purpose: str | None,
+    message: str,
+) -> None:
+    """A subcommand that takes any arguments and only explains why it cannot run."""
+    sub = commands.add_parser(name, help=purpose, add_help=False)
+    sub.add_argument("rest", nargs=argparse.REMAINDER)
+    sub.set_defaults(func=lambda _args: _fail(message))
 
 
 def _fail(message: str) -> int:
@@ -130,9 +156,15 @@ def _fail(message: str) -> int:
     return 2
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``paywire`` command; returns the exit code."""
-    parser = build_parser(sys.stdout)
+def main(
+    argv: Sequence[str] | None = None, *, make_paywire: Callable[[], Paywire] = Paywire
+) -> int:
+    """Run the ``paywire`` command; returns the exit code.
+
+    ``make_paywire`` builds the :class:`Paywire` the command works with (the installed plugins
+    by default; tests pass one built from in-code plugins).
+    """
+    parser = build_parser(sys.stdout, make_paywire)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import types
 import typing
@@ -13,7 +14,7 @@ import attrs
 from paywire._errors import ConfigurationError
 from paywire._secrets import Secret
 
-__all__ = ["ProviderConfig", "load_config"]
+__all__ = ["ProviderConfig", "load_config", "secret_field"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -45,8 +46,18 @@ class ProviderConfig:
     enabled: bool = True
     base_url: str | None = None
     webhook_secret: Secret | None = secret_field()  # noqa: RUF009 - attrs field, not a dataclass
-    timeout: float = 30.0
-    max_attempts: int = 3
+    timeout: float = attrs.field(default=30.0)
+    max_attempts: int = attrs.field(default=3)
+
+    @timeout.validator
+    def _check_timeout(self, _: attrs.Attribute[float], value: float) -> None:
+        if not 0 < value < math.inf:
+            raise ConfigurationError(f"timeout must be a positive number of seconds, got {value}")
+
+    @max_attempts.validator
+    def _check_max_attempts(self, _: attrs.Attribute[int], value: int) -> None:
+        if value < 1:
+            raise ConfigurationError(f"max_attempts must be at least 1, got {value}")
 
     def secrets(self) -> tuple[Secret, ...]:
         """Every secret in this config, for redaction."""
@@ -84,6 +95,37 @@ def _parse(raw: str, annotation: Any, env_name: str) -> Any:
     return raw
 
 
+def _is_secret(annotation: Any) -> bool:
+    """Whether a setting holds a :class:`Secret` (``Secret`` or ``Secret | None``)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        options = set(typing.get_args(annotation)) - {type(None)}
+        return options == {Secret}
+    return annotation is Secret
+
+
+def _type_name(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) or str(annotation)
+
+
+def _matches(value: object, annotation: Any) -> bool:
+    """Whether a value given in code has the setting's type (the simple types settings use)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_matches(value, option) for option in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if annotation is Secret:
+        return isinstance(value, Secret | str)  # the field's converter wraps a str
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(annotation, type):
+        return isinstance(value, annotation)
+    return True  # richer annotations are the config class's own validators' business
+
+
 def load_config(
     config_class: type[ConfigT],
     provider: str,
@@ -110,7 +152,16 @@ def load_config(
     prefix = f"PAYWIRE_{provider.upper().replace('-', '_')}_"
     for name in names:
         if name in overrides:
-            values[name] = overrides[name]
+            value = overrides[name]
+            # Checked here because attrs does not: enabled="no" would otherwise mean True.
+            if not _matches(value, hints[name]):
+                raise ConfigurationError(
+                    f"{provider} setting {name} must be {_type_name(hints[name])}, "
+                    f"got {type(value).__name__}"
+                )
+            if isinstance(value, str) and _is_secret(hints[name]):
+                value = Secret(value)  # also when the field lacks secret_field()'s converter
+            values[name] = value
             continue
         env_name = prefix + name.upper()
         if env_name in env:

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from paywire._secrets import redact
 
@@ -33,12 +33,24 @@ __all__ = [
 ]
 
 
+def _rebuild(cls: type[PaywireError], state: dict[str, Any]) -> PaywireError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state["message"])
+    error.__dict__.update(state)
+    return error
+
+
 class PaywireError(Exception):
     """Base class of every error paywire raises on purpose."""
 
     def __init__(self, message: str) -> None:
         self.message = redact(message)
         super().__init__(self.message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The subclasses take keyword-only arguments, which Exception's default pickling drops;
+        # errors cross process boundaries (task queues, process pools) and must survive it.
+        return (_rebuild, (type(self), dict(self.__dict__)))
 
 
 class ConfigurationError(PaywireError):
@@ -105,10 +117,11 @@ class ProviderError(PaywireError):
     def __str__(self) -> str:
         where = f"{self.provider} {self.http_status}" if self.http_status else self.provider
         raw = f" [{self.raw_code}]" if self.raw_code else ""
-        return f"{self.message} ({where}{raw})"
+        # raw_code and request_id are kept verbatim, but what is printed is scrubbed as a whole.
+        return redact(f"{self.message} ({where}{raw})")
 
     def __repr__(self) -> str:
-        return (
+        return redact(
             f"{type(self).__name__}(message={self.message!r}, provider={self.provider!r}, "
             f"raw_code={self.raw_code!r}, http_status={self.http_status!r}, "
             f"request_id={self.request_id!r}, retryable={self.retryable!r})"

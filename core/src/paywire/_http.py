@@ -41,8 +41,11 @@ __all__ = [
 
 logger = logging.getLogger("paywire.http")
 
-#: Methods that change nothing (or the same thing) however often they are sent.
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+#: Methods that change nothing, however often they are sent.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Methods that change the same thing however often they are sent: retried, but once sent they
+#: may have taken effect (a DELETE that timed out may have deleted).
+IDEMPOTENT_METHODS = SAFE_METHODS | {"PUT", "DELETE"}
 
 # The request never left: retrying cannot do anything twice.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -197,7 +200,7 @@ class HttpClient:
                 retry the operation later with ``idempotency_key``.
         """
         method = request.method.upper()
-        retry_safe = method in SAFE_METHODS or idempotency_key is not None
+        retry_safe = method in IDEMPOTENT_METHODS or idempotency_key is not None
         path = request.url.path
         attempt = 0
         while True:
@@ -279,11 +282,12 @@ class HttpClient:
                 f"{type(exc).__name__}",
                 provider=self.provider,
             )
-        hint = (
-            "retry with the same idempotency key to learn the outcome"
-            if retry_safe
-            else "the request had no idempotency key, so it was not retried"
-        )
+        if idempotency_key is not None:
+            hint = "retry with the same idempotency key to learn the outcome"
+        elif retry_safe:
+            hint = f"{method} is idempotent, so sending it again is safe"
+        else:
+            hint = "the request had no idempotency key, so it was not retried"
         return OutcomeUnknown(
             f"{what} to {self.provider} may or may not have taken effect "
             f"({type(exc).__name__} after {attempts} attempt(s)); {hint}",

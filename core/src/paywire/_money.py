@@ -6,8 +6,10 @@ express raises :class:`~paywire.InvalidAmount`; the caller decides how to round,
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import attrs
 
@@ -26,6 +28,15 @@ __all__ = [
 
 #: Publication date of the ISO 4217 table the exponents were generated from.
 ISO_4217_PUBLISHED = PUBLISHED
+
+# The default decimal context keeps 28 digits and rounds past that without a word; money
+# arithmetic runs in an unbounded context instead, where a rounded result would be a bug.
+_EXACT = decimal.Context(
+    prec=decimal.MAX_PREC,
+    Emax=decimal.MAX_EMAX,
+    Emin=decimal.MIN_EMIN,
+    traps=[decimal.InvalidOperation, decimal.Inexact, decimal.Overflow, decimal.DivisionByZero],
+)
 
 
 def known_currencies() -> frozenset[str]:
@@ -68,17 +79,31 @@ def _to_decimal(amount: object) -> Decimal:
     return value
 
 
+#: Whole-unit digits an amount may have: 36 is far beyond any real payment, and keeps a short
+#: string such as "1E+100000000" from becoming a hundred-million-digit number.
+_MAX_DIGITS = 36
+
+
 def _places(value: Decimal) -> int:
     """How many decimal places ``value`` really needs (trailing zeros do not count)."""
-    if value == 0:
+    if value.is_zero():
         return 0
-    exponent = value.normalize().as_tuple().exponent
+    # Read the digits rather than normalize(): normalize rounds to the context's precision.
+    _, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)  # finite values only; checked by _to_decimal
-    return max(0, -exponent)
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing_zeros))
+
+
+def _quantized(value: Decimal, exponent: int) -> Decimal:
+    """``value`` written with exactly ``exponent`` decimal places (callers checked it fits)."""
+    return _EXACT.quantize(value, Decimal(1).scaleb(-exponent))
 
 
 def _converter_amount(value: object) -> Decimal:
-    return _to_decimal(value)
+    amount = _to_decimal(value)
+    # -0 is zero: keep the sign out of strings sent to providers ("-0.00").
+    return amount.copy_abs() if amount.is_zero() else amount
 
 
 @attrs.frozen(repr=False)
@@ -87,7 +112,8 @@ class Money:
 
     ``Money("12.50", "usd")`` normalizes the code to ``"USD"``. The amount must be expressible in
     the currency's ISO 4217 minor units: ``Money("0.001", "USD")`` and ``Money("1.5", "JPY")``
-    raise :class:`InvalidAmount`, and so do floats, negative and non-finite amounts.
+    raise :class:`InvalidAmount`, and so do floats, negative and non-finite amounts, and
+    amounts of 10**36 or more (far beyond any real payment).
     """
 
     amount: Decimal = attrs.field(converter=_converter_amount)
@@ -96,6 +122,9 @@ class Money:
     def __attrs_post_init__(self) -> None:
         if self.amount < 0:
             raise InvalidAmount(f"amount must not be negative, got {self.amount}")
+        if not self.amount.is_zero() and self.amount.adjusted() >= _MAX_DIGITS:
+            # "1E+100000000" is a short string, but writing it out in minor units is not.
+            raise InvalidAmount(f"amount {self.amount} is too large to be money")
         exponent = EXPONENTS[self.currency]
         if _places(self.amount) > exponent:
             raise InvalidAmount(
@@ -108,7 +137,7 @@ class Money:
 
     def __str__(self) -> str:
         exponent = EXPONENTS[self.currency]
-        return f"{self.amount.quantize(Decimal(1).scaleb(-exponent))} {self.currency}"
+        return f"{_quantized(self.amount, exponent)} {self.currency}"
 
     def _same(self, other: object) -> Money:
         if not isinstance(other, Money):
@@ -118,15 +147,15 @@ class Money:
         return other
 
     def __add__(self, other: Money) -> Money:
-        return Money(self.amount + self._same(other).amount, self.currency)
+        return Money(_EXACT.add(self.amount, self._same(other).amount), self.currency)
 
     def __sub__(self, other: Money) -> Money:
-        return Money(self.amount - self._same(other).amount, self.currency)
+        return Money(_EXACT.subtract(self.amount, self._same(other).amount), self.currency)
 
     def __mul__(self, quantity: int) -> Money:
         if isinstance(quantity, bool) or not isinstance(quantity, int):
             raise TypeError("Money can only be multiplied by an int quantity")
-        return Money(self.amount * quantity, self.currency)
+        return Money(_EXACT.multiply(self.amount, Decimal(quantity)), self.currency)
 
     __rmul__ = __mul__
 
@@ -160,7 +189,19 @@ class Money:
 
 
 def _code_map(value: Mapping[str, int]) -> Mapping[str, int]:
-    return {normalize_currency(code): int(v) for code, v in value.items()}
+    out: dict[str, int] = {}
+    for code, number in value.items():
+        # int() would quietly turn 2.5 into 2; rules are data and must say exactly what they mean.
+        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+            raise ValueError(f"{code}: expected a non-negative int, got {number!r}")
+        out[normalize_currency(code)] = number
+    return out
+
+
+def _positive(_: object, attribute: attrs.Attribute[Mapping[str, int]], value: Any) -> None:
+    for code, number in value.items():
+        if number < 1:
+            raise ValueError(f"{attribute.name}[{code}] must be at least 1, got {number}")
 
 
 def _code_set(value: Iterable[str] | None) -> frozenset[str] | None:
@@ -183,7 +224,9 @@ class CurrencyRules:
 
     name: str
     exponents: Mapping[str, int] = attrs.field(factory=dict, converter=_code_map)
-    multiples: Mapping[str, int] = attrs.field(factory=dict, converter=_code_map)
+    multiples: Mapping[str, int] = attrs.field(
+        factory=dict, converter=_code_map, validator=_positive
+    )
     supported: frozenset[str] | None = attrs.field(default=None, converter=_code_set)
 
     def exponent(self, currency: str) -> int:
@@ -200,13 +243,12 @@ class CurrencyRules:
     def to_minor_units(self, money: Money) -> int:
         """``money`` as this provider's integer minor units; raises rather than round."""
         exponent = self.exponent(money.currency)
-        scaled = money.amount.scaleb(exponent)
-        if scaled != scaled.to_integral_value():
+        if _places(money.amount) > exponent:
             raise InvalidAmount(
                 f"{money.amount} {money.currency} cannot be sent to {self.name}: it takes "
                 f"{money.currency} with {exponent} decimal places"
             )
-        minor = int(scaled)
+        minor = int(_EXACT.scaleb(money.amount, exponent))
         multiple = self.multiples.get(money.currency, 1)
         if minor % multiple:
             raise InvalidAmount(
@@ -220,13 +262,13 @@ class CurrencyRules:
         if isinstance(minor, bool) or not isinstance(minor, int):
             raise InvalidAmount(f"minor units are an int, got {type(minor).__name__}")
         exponent = self.exponent(currency)
-        return Money(Decimal(minor).scaleb(-exponent), currency)
+        return Money(_EXACT.scaleb(Decimal(minor), -exponent), currency)
 
     def to_decimal_string(self, money: Money) -> str:
         """``money`` as a decimal string with exactly this provider's places (PayPal's format)."""
         exponent = self.exponent(money.currency)
         self.to_minor_units(money)  # refuses what cannot be expressed
-        return f"{money.amount.quantize(Decimal(1).scaleb(-exponent)):f}"
+        return f"{_quantized(money.amount, exponent):f}"
 
     def from_decimal_string(self, value: str, currency: str) -> Money:
         """Parse a provider's decimal string; more places than the provider uses is an error."""

@@ -23,7 +23,9 @@ import pluggy
 from paywire._config import ProviderConfig, load_config
 from paywire._errors import ConfigurationError
 from paywire._hookspecs import PROJECT_NAME, PaywireHookspecs
+from paywire._money import CurrencyRules
 from paywire._provider import Capabilities, Provider
+from paywire._secrets import redact
 
 if TYPE_CHECKING:
     import httpx
@@ -175,14 +177,15 @@ class Paywire:
     # -- loading ----------------------------------------------------------------------------
 
     def _skip(self, candidate: _Candidate, reason: str) -> None:
+        # Reasons quote the plugin's own exceptions, which may echo a credential.
         self.skipped.append(
-            SkippedPlugin(candidate.name, reason, candidate.distribution, candidate.version)
+            SkippedPlugin(candidate.name, redact(reason), candidate.distribution, candidate.version)
         )
 
     def _load(self, candidate: _Candidate) -> None:
         try:
             plugin = candidate.load()
-        except Exception as exc:  # any failure to import is the plugin's, not the app's
+        except (Exception, SystemExit) as exc:  # a failure to import is the plugin's, not the app's
             self._skip(candidate, f"failed to import: {type(exc).__name__}: {exc}")
             return
         spec = getattr(plugin, "PAYWIRE_API", None)
@@ -267,6 +270,11 @@ class Paywire:
         config_class = getattr(cls, "config_class", None)
         if not (inspect.isclass(config_class) and issubclass(config_class, ProviderConfig)):
             return f"provider {name} has no config_class derived from ProviderConfig"
+        # Provider.create and money conversion read these; checked now rather than at first use.
+        if not isinstance(getattr(cls, "currency_rules", None), CurrencyRules):
+            return f"provider {name} does not declare its currency_rules"
+        if not isinstance(getattr(cls, "default_base_url", None), str):
+            return f"provider {name} does not declare its default_base_url"
         if name in self.providers:
             first = self.providers[name].plugin
             return f"provider {name!r} is already registered by plugin {first!r}"
@@ -291,6 +299,12 @@ class Paywire:
         entry = self.entry(name)
         given = self._settings.get(name)
         if isinstance(given, ProviderConfig):
+            config_class = entry.provider_class.config_class
+            if not isinstance(given, config_class):
+                raise ConfigurationError(
+                    f"settings for {name} must be a {config_class.__name__}, "
+                    f"got {type(given).__name__}"
+                )
             return given
         return load_config(
             entry.provider_class.config_class, name, environ=self._environ, **(given or {})

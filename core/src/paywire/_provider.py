@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 import attrs
@@ -46,12 +46,18 @@ class Capability(enum.Enum):
     IDEMPOTENCY = "idempotency"
 
 
+def _capability_set(values: Iterable[Capability]) -> frozenset[Capability]:
+    # A typed converter: with converter=frozenset, type checkers cannot infer the element type
+    # and reject Capabilities(supported={Capability.CHECKOUT}) under --strict.
+    return frozenset(values)
+
+
 @attrs.frozen
 class Capabilities:
     """What a provider supports, with notes a user should read (``notes[Capability.SETUP]``:
     "saving a card takes a small authorization payment")."""
 
-    supported: frozenset[Capability] = attrs.field(converter=frozenset)
+    supported: frozenset[Capability] = attrs.field(converter=_capability_set)
     notes: Mapping[Capability, str] = attrs.field(factory=dict)
 
     def __contains__(self, capability: object) -> bool:

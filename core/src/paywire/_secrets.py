@@ -17,7 +17,10 @@ _PATTERNS: Final = re.compile(
     r"(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9]{6,}"
     r"|whsec_[A-Za-z0-9+/=]{6,}"
     r"|rzp_(?:test|live)_[A-Za-z0-9]{6,}"
-    r"|(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"
+    # A credential after "Bearer"/"Basic": long, or with a digit or symbol in it — so that prose
+    # such as "Basic authentication failed" survives while tokens and base64 do not.
+    r"|(?i:bearer|basic)\s+(?:[A-Za-z0-9._~+/=-]{20,}"
+    r"|(?=[A-Za-z.]*[0-9_~+/=-])[A-Za-z0-9._~+/=-]{8,})"
 )
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 
 from paywire._errors import InvalidSignature
+from paywire._secrets import Secret
 
 __all__ = [
     "get_header",
@@ -24,7 +25,9 @@ __all__ = [
 _MAX_HEADER = 8192
 
 
-def _key(secret: str | bytes) -> bytes:
+def _key(secret: str | bytes | Secret) -> bytes:
+    if isinstance(secret, Secret):
+        secret = secret.reveal()
     if isinstance(secret, bytes):
         return secret
     if not isinstance(secret, str):
@@ -32,7 +35,7 @@ def _key(secret: str | bytes) -> bytes:
     return secret.encode("utf-8")
 
 
-def hmac_sha256_hex(secret: str | bytes, message: bytes) -> str:
+def hmac_sha256_hex(secret: str | bytes | Secret, message: bytes) -> str:
     """Lower-case hex HMAC-SHA256 of ``message`` under ``secret``."""
     return hmac.new(_key(secret), message, hashlib.sha256).hexdigest()
 
@@ -57,7 +60,7 @@ def get_header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def verify_hmac_sha256_hex(
-    payload: bytes, signature: str | None, secret: str | bytes | None
+    payload: bytes, signature: str | None, secret: str | bytes | Secret | None
 ) -> None:
     """Check a hex HMAC-SHA256 of the raw body (Razorpay's scheme)."""
     if not secret:
@@ -74,7 +77,7 @@ def verify_hmac_sha256_hex(
 
 
 def sign_timestamped(
-    payload: bytes, secret: str | bytes, timestamp: int, *, scheme: str = "v1"
+    payload: bytes, secret: str | bytes | Secret, timestamp: int, *, scheme: str = "v1"
 ) -> str:
     """A ``t=<timestamp>,v1=<hex>`` header over ``f"{t}.{payload}"`` (for tests and harnesses)."""
     digest = hmac_sha256_hex(secret, str(timestamp).encode() + b"." + payload)
@@ -104,7 +107,7 @@ def _parse_timestamped(header: str, scheme: str) -> tuple[int, list[str]]:
 def verify_timestamped(
     payload: bytes,
     header: str | None,
-    secret: str | bytes | None,
+    secret: str | bytes | Secret | None,
     *,
     tolerance: float = 300,
     now: float | None = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -132,6 +132,10 @@ class LineItem:
         return self.unit_amount * self.quantity
 
 
+def _line_items(items: Iterable[LineItem]) -> tuple[LineItem, ...]:
+    return tuple(items)
+
+
 @attrs.frozen
 class Invoice:
     """What the app asks to be paid: its own id, the lines, and who pays.
@@ -141,7 +145,7 @@ class Invoice:
 
     id: str = attrs.field(validator=_non_empty)
     currency: str = attrs.field(converter=normalize_currency)
-    line_items: tuple[LineItem, ...] = attrs.field(converter=tuple)
+    line_items: tuple[LineItem, ...] = attrs.field(converter=_line_items)
     customer: Customer | None = None
     description: str | None = None
     metadata: Mapping[str, str] = attrs.field(factory=dict, converter=_str_map)

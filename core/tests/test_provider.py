@@ -1,0 +1,192 @@
+"""The provider interface: ten operations, capabilities, and create() wiring the HTTP client."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from typing import Any
+
+import httpx
+import pytest
+from paywire_fakes import ToyConfig, ToyProvider, toy_api
+
+from paywire import (
+    AuthenticationFailed,
+    Capabilities,
+    Capability,
+    Customer,
+    EventType,
+    HttpClient,
+    InvalidSignature,
+    Invoice,
+    LineItem,
+    Money,
+    NotFound,
+    PaymentStatus,
+    Provider,
+    RefundStatus,
+    SavedPaymentMethod,
+    Secret,
+    UnknownEvent,
+    hmac_sha256_hex,
+)
+
+OPERATIONS = {
+    "available",
+    "create_checkout_session",
+    "create_setup_session",
+    "charge_payment_method",
+    "create_refund",
+    "get_payment_method_details",
+    "detach_payment_method",
+    "verify_webhook_signature",
+    "handle_webhook_event",
+}
+
+
+def _toy(requests: list[httpx.Request] | None = None, **settings: Any) -> ToyProvider:
+    config = ToyConfig(api_key=Secret("sk_test_toykey123"), **settings)
+    return ToyProvider.create(config, transport=httpx.MockTransport(toy_api(requests)))
+
+
+def test_the_interface_is_abstract_with_the_documented_operations() -> None:
+    # ten operations: the nine abstract methods above and the ``name`` class attribute.
+    assert Provider.__abstractmethods__ == OPERATIONS
+    assert "name" in Provider.__annotations__
+    with pytest.raises(TypeError):
+        Provider(ToyConfig(), HttpClient(provider="x"))  # type: ignore[abstract]
+
+
+def test_operation_signatures_are_keyword_only_where_documented() -> None:
+    def keyword_only(method: str) -> set[str]:
+        params = inspect.signature(getattr(Provider, method)).parameters.values()
+        return {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+    assert keyword_only("create_checkout_session") == {
+        "success_url",
+        "cancel_url",
+        "save_payment_method",
+        "idempotency_key",
+    }
+    assert keyword_only("charge_payment_method") == {
+        "description",
+        "invoice_id",
+        "metadata",
+        "idempotency_key",
+    }
+    assert keyword_only("create_refund") == {"reason", "metadata", "idempotency_key"}
+    assert keyword_only("create_setup_session") == {"success_url", "cancel_url"}
+
+
+def test_capabilities() -> None:
+    caps = ToyProvider.capabilities
+    assert Capability.CHARGE in caps
+    assert Capability.SAVE_ON_CHECKOUT not in caps
+    assert "charge" not in caps  # members, not their values
+    assert caps.as_dict() == {
+        "supported": sorted(c.value for c in Capability if c is not Capability.SAVE_ON_CHECKOUT),
+        "notes": {"setup": "saving a card takes a 1.00 authorization"},
+    }
+    json.dumps(caps.as_dict())
+    assert Capabilities(supported=[Capability.REFUND]).supported == frozenset({Capability.REFUND})
+    assert len({c.value for c in Capability}) == len(Capability)
+
+
+def test_create_builds_the_http_client_from_config() -> None:
+    provider = _toy(timeout=4.0, max_attempts=5, webhook_secret="whsec_toysecret1")
+    try:
+        http = provider.http
+        assert isinstance(http, HttpClient)
+        assert http.provider == "toy"
+        assert http.retry.max_attempts == 5
+        assert str(http.client.base_url) == "https://api.toy.invalid/v1/"
+        assert http.client.timeout.read == 4.0
+        assert http.client.timeout.connect == 4.0
+        assert http.request_id_header == "X-Request-Id"
+        assert provider.config.webhook_secret == Secret("whsec_toysecret1")
+    finally:
+        provider.close()
+    assert provider.http.client.is_closed
+
+
+def test_base_url_from_config_wins() -> None:
+    provider = ToyProvider.create(ToyConfig(base_url="http://127.0.0.1:1/toy/"))
+    with provider.http:
+        assert str(provider.http.client.base_url) == "http://127.0.0.1:1/toy/"
+
+
+def test_repr_shows_no_config() -> None:
+    provider = _toy(webhook_secret="whsec_toysecret1")
+    with provider.http:
+        assert repr(provider) == "<ToyProvider 'toy'>"
+        assert "toykey" not in repr(provider.http)
+
+
+def test_operations_through_the_injected_transport() -> None:
+    requests: list[httpx.Request] = []
+    provider = _toy(requests)
+    with provider.http:
+        assert provider.available()
+        invoice = Invoice("INV-1", "HUF", [LineItem("Plan", Money(1500, "HUF"))])
+        session = provider.create_checkout_session(
+            invoice, success_url="https://s/ok", cancel_url="https://s/no", idempotency_key="k1"
+        )
+        assert session.invoice_id == "INV-1"
+        assert session.amount == Money(1500, "HUF")
+        assert json.loads(requests[-1].content) == {
+            "amount": 1500,
+            "currency": "HUF",
+            "invoice": "INV-1",
+        }
+        assert requests[-1].headers["Idempotency-Key"] == "k1"
+        setup = provider.create_setup_session(Customer("c1"), success_url="a", cancel_url="b")
+        assert setup.customer_id == "c1"
+        method = SavedPaymentMethod("toy", "pm_1")
+        charge = provider.charge_payment_method(method, Money("10.50", "EUR"), invoice_id="INV-1")
+        assert (charge.status, charge.amount, charge.invoice_id) == (
+            PaymentStatus.SUCCEEDED,
+            Money("10.50", "EUR"),
+            "INV-1",
+        )
+        declined = provider.charge_payment_method(
+            SavedPaymentMethod("toy", "pm_declined"), Money(1, "EUR")
+        )
+        assert declined.status is PaymentStatus.FAILED
+        refund = provider.create_refund(charge.id)
+        assert (refund.amount, refund.status) == (Money(1500, "HUF"), RefundStatus.SUCCEEDED)
+        assert provider.get_payment_method_details("pm_1").last4 == "4242"
+        provider.detach_payment_method("pm_1")
+        assert requests[-1].method == "DELETE"
+        with pytest.raises(NotFound) as caught:
+            provider.get_payment_method_details("pm_gone")
+        assert caught.value.request_id == "req_toy_1"
+        assert caught.value.http_status == 404
+
+
+def test_wrong_key_is_authentication_failed_and_never_shown() -> None:
+    config = ToyConfig(api_key=Secret("sk_test_wrongkey999"))
+    provider = ToyProvider.create(config, transport=httpx.MockTransport(toy_api()))
+    with provider.http, pytest.raises(AuthenticationFailed) as caught:
+        provider.detach_payment_method("pm_1")
+    assert "wrongkey" not in str(caught.value) + repr(caught.value)
+
+
+def test_available_follows_config() -> None:
+    assert not ToyProvider(ToyConfig(), HttpClient(provider="toy")).available()
+    disabled = ToyConfig(api_key=Secret("k" * 8), enabled=False)
+    assert not ToyProvider(disabled, HttpClient(provider="toy")).available()
+
+
+def test_webhook_operations() -> None:
+    provider = _toy(webhook_secret="whsec_toysecret1")
+    with provider.http:
+        body = b'{"id": "evt_1", "type": "charge.paid", "invoice": "INV-1"}'
+        signature = hmac_sha256_hex("whsec_toysecret1", body)
+        provider.verify_webhook_signature(body, {"x-toy-signature": signature})
+        with pytest.raises(InvalidSignature):
+            provider.verify_webhook_signature(body + b" ", {"X-Toy-Signature": signature})
+        event = provider.handle_webhook_event(json.loads(body))
+        assert (event.type, event.invoice_id) == (EventType.PAYMENT_SUCCEEDED, "INV-1")
+        with pytest.raises(UnknownEvent) as caught:
+            provider.handle_webhook_event({"type": "charge.weird"})
+        assert caught.value.event_type == "charge.weird"
