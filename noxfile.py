@@ -80,21 +80,35 @@ def _workspace_closure(dist: str) -> list[str]:
 
 
 def _install(session: nox.Session, *dists: str, groups: tuple[str, ...] = ("test",)) -> None:
-    wanted: list[str] = []
+    """Install ``dists`` and their workspace dependencies from their folders, then ``groups``.
+
+    A dependency group may name a workspace distribution (a plugin a test drives): it is installed
+    from its folder too, never from an index.
+    """
+    roots = list(dists)
+    extras: list[str] = []
     for dist in dists:
-        for name in _workspace_closure(dist):
+        declared = _project(dist).get("dependency-groups", {})
+        for group in (g for g in groups if g in declared):  # type: ignore[operator]
+            for requirement in nox.project.dependency_groups(_project(dist), group):
+                if _name(requirement) in DISTS:
+                    roots.append(_name(requirement))
+                else:
+                    extras.append(requirement)
+    wanted: list[str] = []
+    for root in roots:
+        for name in _workspace_closure(root):
             if name not in wanted:
                 wanted.append(name)
     args: list[str] = []
     for name in wanted:
-        args += ["-e", str(DISTS[name])]
+        project = _project(name)["project"]
+        assert isinstance(project, dict)
+        # Optional features are tested too (the core's PostgreSQL store, say).
+        extras_of = sorted(project.get("optional-dependencies", {}))
+        target = f"{DISTS[name]}[{','.join(extras_of)}]" if extras_of else str(DISTS[name])
+        args += ["-e", target]
     session.install(*args)
-    extras: list[str] = []
-    for dist in dists:
-        pyproject = DISTS[dist] / "pyproject.toml"
-        for group in groups:
-            if group in _project(dist).get("dependency-groups", {}):  # type: ignore[operator]
-                extras += nox.project.dependency_groups(tomllib.loads(pyproject.read_text()), group)
     if extras:
         session.install(*sorted(set(extras)))
 
@@ -157,7 +171,8 @@ def contract(session: nox.Session, plugin: str, mode: str) -> None:
 def demo(session: nox.Session) -> None:
     """The main job: every distribution installed, then the demo on the embedded sandbox."""
     _install(session, *sorted(DISTS), groups=())
-    session.run("paywire", "providers", *session.posargs)
+    session.run("paywire", "providers")
+    session.run("paywire", "demo", *session.posargs)
 
 
 nox.options.sessions = ["lint", "typecheck", "tests", "contract"]

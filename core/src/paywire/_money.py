@@ -46,6 +46,8 @@ def known_currencies() -> frozenset[str]:
 
 def normalize_currency(currency: object) -> str:
     """The upper-case ISO 4217 code; raises :class:`UnknownCurrency` for anything else."""
+    if isinstance(currency, str) and currency in EXPONENTS:  # the common case, kept cheap
+        return currency
     if not isinstance(currency, str):
         raise UnknownCurrency(
             f"currency must be a str ISO 4217 code, got {type(currency).__name__}"
@@ -120,13 +122,18 @@ class Money:
     currency: str = attrs.field(converter=normalize_currency)
 
     def __attrs_post_init__(self) -> None:
-        if self.amount < 0:
-            raise InvalidAmount(f"amount must not be negative, got {self.amount}")
-        if not self.amount.is_zero() and self.amount.adjusted() >= _MAX_DIGITS:
+        amount = self.amount
+        if amount < 0:
+            raise InvalidAmount(f"amount must not be negative, got {amount}")
+        if amount.adjusted() >= _MAX_DIGITS and not amount.is_zero():
             # "1E+100000000" is a short string, but writing it out in minor units is not.
-            raise InvalidAmount(f"amount {self.amount} is too large to be money")
+            raise InvalidAmount(f"amount {amount} is too large to be money")
         exponent = EXPONENTS[self.currency]
-        if _places(self.amount) > exponent:
+        # Fast path: written with no more places than allowed. Only otherwise count the places
+        # that trailing zeros do not fill ("19.990" is fine in USD).
+        written = amount.as_tuple().exponent
+        assert isinstance(written, int)  # finite: checked by the converter
+        if -written > exponent and _places(amount) > exponent:
             raise InvalidAmount(
                 f"{self.amount} {self.currency} has more decimal places than {self.currency} "
                 f"allows ({exponent})"
