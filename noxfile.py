@@ -1,6 +1,6 @@
 """Sessions for the whole workspace. Distributions and plugins are found from the tree.
 
-    nox                         # lint, typecheck and tests for every distribution, contract suites
+    nox                    # lint, typecheck, tests of every distribution, contract suites, docs
     nox -s demo                 # the main job: the demo on the embedded sandbox
     nox -s "tests(dist='paywire')"
     nox -l                      # every session
@@ -168,6 +168,13 @@ def contract(session: nox.Session, plugin: str, mode: str) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """The docs agree with the code: the capability matrix matches what the plugins declare."""
+    _install(session, *sorted(PLUGINS), groups=())
+    session.run("python", "docs/tools/capability_matrix.py", "--check")
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """The main job: every distribution installed, then the demo on the embedded sandbox."""
     _install(session, *sorted(DISTS), groups=())
@@ -175,4 +182,4 @@ def demo(session: nox.Session) -> None:
     session.run("paywire", "demo", *session.posargs)
 
 
-nox.options.sessions = ["lint", "typecheck", "tests", "contract"]
+nox.options.sessions = ["lint", "typecheck", "tests", "contract", "docs"]

@@ -1,0 +1,452 @@
+"""Recording and replaying HTTP through the core's injectable transport.
+
+A *cassette* is one test's recorded traffic: the provider's HTTP, the sandbox control calls the
+scenario made, and the webhooks the receiver got. It is stored as human-readable JSON, one file per
+test, in the plugin's ``tests/fixtures/contract/`` folder.
+
+How requests are matched in replay: on (channel, method, path, query, body) — never on headers, so
+idempotency keys, user agents and auth headers do not matter. Paths are stored relative to the
+channel's base URL (the provider's ``base_url``, or the sandbox's ``/_sandbox``), so a fixture
+recorded against the sandbox on a random port, or against the provider's own test mode, replays
+against any base URL. The sandbox's and webhook receiver's addresses (random ports) are written as
+fixed placeholder origins, in bodies and headers too. Ids the sandbox generates need no special
+care: replay serves the recorded responses verbatim, so the ids a later request carries are the
+recorded ones. An incoming request is answered by the *first unused* recorded interaction that
+matches it, so identical requests (the same charge sent twice with one key) are served in recorded
+order, and independent requests may change order without breaking the fixture.
+
+A request with no recording raises :class:`ReplayMiss` (and is remembered, so the test fails even
+if the provider swallowed the exception); a recorded interaction left unused fails the test too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+import httpx
+
+from paywire import redact
+
+__all__ = [
+    "FIXTURE_FORMAT",
+    "RECEIVER_ORIGIN",
+    "SANDBOX_ORIGIN",
+    "Cassette",
+    "CountingTransport",
+    "FixtureSecretError",
+    "Interaction",
+    "RecordingTransport",
+    "ReplayMiss",
+    "ReplayTransport",
+    "fixture_path",
+]
+
+#: Version of the fixture file layout.
+FIXTURE_FORMAT: Final = 1
+#: Where the sandbox "is" in fixtures and in replay (``.invalid`` never resolves).
+SANDBOX_ORIGIN: Final = "http://sandbox.paywire.invalid"
+#: Where the webhook receiver "is" in fixtures and in replay.
+RECEIVER_ORIGIN: Final = "http://receiver.paywire.invalid"
+
+REDACTED: Final = "[REDACTED]"
+
+# Headers never written to a fixture: credentials, and what the transport recomputes.
+_DROP_REQUEST_HEADERS: Final = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "x-api-key"}
+)
+_DROP_RESPONSE_HEADERS: Final = frozenset(
+    {
+        "content-length",
+        "content-encoding",
+        "transfer-encoding",
+        "connection",
+        "date",
+        "server",
+        "set-cookie",
+        "keep-alive",
+    }
+)
+
+
+class ReplayMiss(AssertionError):
+    """A request in replay mode that no recorded interaction answers."""
+
+
+class FixtureSecretError(AssertionError):
+    """A fixture about to be written still holds a secret; it is refused."""
+
+
+def fixture_path(folder: Path, test_id: str) -> Path:
+    """The fixture file for the test ``test_id`` (``"test_charge_succeeds"``)."""
+    name = re.sub(r"[^A-Za-z0-9_.\[\]-]+", ".", test_id).strip(".")
+    return folder / f"{name}.json"
+
+
+def _without(value: Any, volatile: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _without(v, volatile) for k, v in value.items() if k not in volatile}
+    if isinstance(value, list):
+        return [_without(v, volatile) for v in value]
+    return value
+
+
+def _form_name(key: str) -> str:
+    # Form keys name nested fields as metadata[invoice_id]; each part may be volatile.
+    return key.rsplit("[", 1)[-1].rstrip("]")
+
+
+def _body_key(content_type: str, body: str, volatile: frozenset[str] = frozenset()) -> Any:
+    """A comparable form of a request body: parsed JSON, sorted form pairs, or the text, without
+    the ``volatile`` fields (values that change from run to run)."""
+    if not body:
+        return ""
+    if "json" in content_type:
+        try:
+            return json.dumps(_without(json.loads(body), volatile), sort_keys=True)
+        except ValueError:
+            return body
+    if "x-www-form-urlencoded" in content_type:
+        pairs = urllib.parse.parse_qsl(body, keep_blank_values=True)
+        return tuple(sorted((k, v) for k, v in pairs if _form_name(k) not in volatile))
+    return body
+
+
+def _query_key(query: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(urllib.parse.parse_qsl(query, keep_blank_values=True)))
+
+
+@attrs.define
+class Interaction:
+    """One recorded request and its response (or the transport error it ended in)."""
+
+    channel: str
+    method: str
+    path: str
+    query: str
+    content_type: str
+    body: str
+    status: int | None = None
+    headers: dict[str, str] = attrs.field(factory=dict)
+    response_body: str = ""
+    error: dict[str, str] | None = None
+    used: bool = False
+
+    def key(self, volatile: frozenset[str] = frozenset()) -> tuple[Any, ...]:
+        """What replay matches on (``volatile`` fields of the query and body left out)."""
+        query = tuple((k, v) for k, v in _query_key(self.query) if _form_name(k) not in volatile)
+        return (
+            self.channel,
+            self.method,
+            self.path,
+            query,
+            _body_key(self.content_type, self.body, volatile),
+        )
+
+    def describe(self) -> str:
+        """``provider POST /v1/refunds amount=500&…`` for messages."""
+        query = f"?{self.query}" if self.query else ""
+        body = f" {self.body[:300]}" if self.body else ""
+        return f"{self.channel} {self.method} {self.path}{query}{body}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The fixture form: the response body as JSON when it is JSON, else as text."""
+        request: dict[str, Any] = {"method": self.method, "path": self.path}
+        if self.query:
+            request["query"] = self.query
+        if self.content_type:
+            request["content_type"] = self.content_type
+        if self.body:
+            request["body"] = _maybe_json(self.body, self.content_type)
+        out: dict[str, Any] = {"channel": self.channel, "request": request}
+        if self.error is not None:
+            out["error"] = self.error
+            return out
+        response: dict[str, Any] = {"status": self.status, "headers": self.headers}
+        if self.response_body:
+            response["body"] = _maybe_json(self.response_body, self.headers.get("content-type", ""))
+        out["response"] = response
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Interaction:
+        """Read one interaction of a fixture file."""
+        request = data["request"]
+        content_type = str(request.get("content_type", ""))
+        response = data.get("response") or {}
+        headers = {str(k): str(v) for k, v in (response.get("headers") or {}).items()}
+        return cls(
+            channel=str(data["channel"]),
+            method=str(request["method"]),
+            path=str(request["path"]),
+            query=str(request.get("query", "")),
+            content_type=content_type,
+            body=_from_maybe_json(request.get("body", "")),
+            status=response.get("status"),
+            headers=headers,
+            response_body=_from_maybe_json(response.get("body", "")),
+            error=data.get("error"),
+        )
+
+
+def _maybe_json(text: str, content_type: str) -> Any:
+    if "json" in content_type:
+        try:
+            return {"json": json.loads(text)}
+        except ValueError:
+            pass
+    return text
+
+
+def _from_maybe_json(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"json"}:
+        return json.dumps(value["json"], separators=(",", ":"))
+    return str(value)
+
+
+@attrs.define
+class Cassette:
+    """One test's recorded traffic, and the rewriting that keeps it stable and secret-free.
+
+    ``origins`` maps real origins (``http://127.0.0.1:54321``) to placeholders; ``secrets`` are
+    replaced by ``[REDACTED]`` in everything a request carries (so a webhook secret sent to the
+    sandbox's control API is stored redacted and still matches in replay).
+    """
+
+    test_id: str
+    provider: str
+    interactions: list[Interaction] = attrs.field(factory=list)
+    webhooks: list[dict[str, Any]] = attrs.field(factory=list)
+    origins: dict[str, str] = attrs.field(factory=dict)
+    secrets: Sequence[str] = ()
+    recorded_against: str = "sandbox"
+    misses: list[str] = attrs.field(factory=list)
+    volatile: frozenset[str] = frozenset()
+
+    def rewrite(self, text: str) -> str:
+        """``text`` with real origins replaced by placeholders and known secrets redacted."""
+        for real, placeholder in self.origins.items():
+            text = text.replace(real, placeholder)
+        for secret in self.secrets:
+            if len(secret) >= 4:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def interaction_for(self, channel: str, base: str, request: httpx.Request) -> Interaction:
+        """An :class:`Interaction` (no response yet) describing ``request`` as stored."""
+        url = self.rewrite(str(request.url.copy_with(query=None, fragment=None)))
+        base = self.rewrite(base.rstrip("/"))
+        path = url[len(base) :] if url.startswith(base) else url
+        content = request.content  # requests built by httpx clients are already read
+        try:
+            body = content.decode("utf-8")
+        except UnicodeDecodeError:
+            body = content.hex()
+        return Interaction(
+            channel=channel,
+            method=request.method.upper(),
+            path=path or "/",
+            query=self.rewrite(request.url.query.decode("ascii", "replace")),
+            content_type=request.headers.get("content-type", "").split(";")[0].strip(),
+            body=self.rewrite(body),
+        )
+
+    # -- replay --------------------------------------------------------------------------
+
+    def take(self, wanted: Interaction) -> Interaction:
+        """The first unused recorded interaction matching ``wanted``; marks it used."""
+        key = wanted.key(self.volatile)
+        for item in self.interactions:
+            if not item.used and item.key(self.volatile) == key:
+                item.used = True
+                return item
+        same_path = [i for i in self.interactions if (i.channel, i.method, i.path) == key[:3]]
+        hint = ""
+        if same_path:
+            shown = "; ".join(
+                f"{'used' if i.used else 'unused'}: {i.describe()}" for i in same_path[:3]
+            )
+            hint = f" Recorded for the same method and path: {shown}."
+        message = (
+            f"replay: no recorded interaction for {wanted.describe()} in the fixture of "
+            f"{self.test_id}.{hint} Re-record with --paywire-mode=record."
+        )
+        self.misses.append(message)
+        raise ReplayMiss(message)
+
+    def unused(self) -> list[Interaction]:
+        """Recorded interactions the test did not ask for."""
+        return [i for i in self.interactions if not i.used]
+
+    # -- files ---------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """The fixture file's content."""
+        return {
+            "paywire_contract_fixture": FIXTURE_FORMAT,
+            "test": self.test_id,
+            "provider": self.provider,
+            "recorded_against": self.recorded_against,
+            "interactions": [i.to_json() for i in self.interactions],
+            "webhooks": self.webhooks,
+        }
+
+    def dump(self, path: Path, secrets: Iterable[str]) -> None:
+        """Write the fixture, refusing (``FixtureSecretError``, nothing written) if any secret —
+        a given one or anything credential-shaped — is still in it."""
+        text = json.dumps(self.to_json(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+        problems = find_secrets(text, secrets)
+        if problems:
+            raise FixtureSecretError(
+                f"refusing to write the fixture {path.name}: it would contain "
+                f"{', '.join(problems)}; redact it in the harness or the plugin"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    @classmethod
+    def load(
+        cls,
+        path: Path,
+        *,
+        test_id: str,
+        provider: str,
+        secrets: Sequence[str],
+        origins: Mapping[str, str],
+        volatile: frozenset[str] = frozenset(),
+    ) -> Cassette:
+        """Read a fixture (an absent file is an empty cassette: every request will miss)."""
+        cassette = cls(
+            test_id=test_id,
+            provider=provider,
+            secrets=secrets,
+            origins=dict(origins),
+            volatile=volatile,
+        )
+        if not path.exists():
+            return cassette
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("paywire_contract_fixture") != FIXTURE_FORMAT:
+            raise ValueError(f"{path}: not a paywire contract fixture (format {FIXTURE_FORMAT})")
+        cassette.interactions = [Interaction.from_json(i) for i in data.get("interactions", [])]
+        cassette.webhooks = list(data.get("webhooks", []))
+        cassette.recorded_against = str(data.get("recorded_against", "sandbox"))
+        return cassette
+
+
+def find_secrets(text: str, secrets: Iterable[str]) -> list[str]:
+    """Descriptions (never the values) of the secrets found in ``text``."""
+    found: list[str] = []
+    for index, secret in enumerate(secrets):
+        if len(secret) >= 4 and secret in text:
+            found.append(f"secret #{index + 1} of the harness's secrets()")
+    # Credential-shaped tokens nobody declared (a provider echoing a key in an error message).
+    if redact(text.replace(REDACTED, "")) != text.replace(REDACTED, ""):
+        found.append("a credential-shaped token (API key, webhook secret or bearer token)")
+    return found
+
+
+class CountingTransport(httpx.BaseTransport):
+    """Passes requests on and keeps them, so a test can tell whether any HTTP happened."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Remember ``request`` and send it through the inner transport."""
+        self.requests.append(request)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        """Close the inner transport."""
+        self.inner.close()
+
+
+class RecordingTransport(httpx.BaseTransport):
+    """Sends through ``inner`` and writes every exchange (or transport error) to a cassette."""
+
+    def __init__(
+        self, inner: httpx.BaseTransport, cassette: Cassette, *, channel: str, base: str
+    ) -> None:
+        self.inner = inner
+        self.cassette = cassette
+        self.channel = channel
+        self.base = base
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``, record what came back, and return it unchanged."""
+        item = self.cassette.interaction_for(self.channel, self.base, request)
+        self.cassette.interactions.append(item)
+        try:
+            response = self.inner.handle_request(request)
+            content = response.read()
+        except httpx.TransportError as exc:
+            item.error = {"type": type(exc).__name__, "message": self.cassette.rewrite(str(exc))}
+            raise
+        finally:
+            item.used = True
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            text = content.decode("latin-1")
+        item.status = response.status_code
+        item.response_body = self.cassette.rewrite(text)
+        item.headers = {
+            name.lower(): self.cassette.rewrite(value)
+            for name, value in response.headers.items()
+            if name.lower() not in _DROP_RESPONSE_HEADERS
+        }
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in _DROP_RESPONSE_HEADERS
+        ]
+        response.close()
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=content,
+            request=request,
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        """Close the inner transport."""
+        self.inner.close()
+
+
+def _transport_error(name: str) -> type[httpx.TransportError]:
+    error = getattr(httpx, name, None)
+    if isinstance(error, type) and issubclass(error, httpx.TransportError):
+        return error
+    return httpx.RemoteProtocolError
+
+
+class ReplayTransport(httpx.BaseTransport):
+    """Answers from a cassette; never touches the network."""
+
+    def __init__(self, cassette: Cassette, *, channel: str, base: str) -> None:
+        self.cassette = cassette
+        self.channel = channel
+        self.base = base
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """The recorded response to the first unused matching interaction."""
+        wanted = self.cassette.interaction_for(self.channel, self.base, request)
+        found = self.cassette.take(wanted)
+        if found.error is not None:
+            raise _transport_error(found.error.get("type", ""))(
+                found.error.get("message", "recorded transport error"), request=request
+            )
+        return httpx.Response(
+            found.status or 200,
+            headers=found.headers,
+            content=found.response_body.encode("utf-8"),
+            request=request,
+        )

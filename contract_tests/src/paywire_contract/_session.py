@@ -1,0 +1,358 @@
+"""One test's world: the provider built for the mode, its HTTP (live, recorded or replayed), the
+scenario context, and the webhooks the test received."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import httpx
+
+from paywire_contract._harness import Harness, ScenarioContext
+from paywire_contract._recording import (
+    RECEIVER_ORIGIN,
+    SANDBOX_ORIGIN,
+    Cassette,
+    CountingTransport,
+    RecordingTransport,
+    ReplayTransport,
+    fixture_path,
+)
+
+if TYPE_CHECKING:
+    import paywire
+    from paywire_sandbox import RunningSandbox
+    from paywire_sandbox.testing import WebhookReceiver
+
+__all__ = ["MODES", "ContractEnv", "ReceivedWebhook", "webhook_secret_of"]
+
+MODES: Final = ("sandbox", "replay", "record", "live")
+
+# Headers of a received webhook that are the receiving server's business, not the sender's.
+_TRANSPORT_HEADERS: Final = frozenset(
+    {"host", "content-length", "connection", "accept-encoding", "user-agent", "accept"}
+)
+
+
+# A path segment that is an id the provider generated (pi_123abc, 5O190127TN364715T).
+_ID_SEGMENT: Final = re.compile(r"^(?=.*\d)[A-Za-z0-9_-]{6,}$")
+
+
+def webhook_secret_of(provider: paywire.Provider[Any]) -> str:
+    """The webhook secret the provider was configured with ("" when none)."""
+    secret = provider.config.webhook_secret
+    return secret.reveal() if secret is not None else ""
+
+
+@attrs.frozen
+class ReceivedWebhook:
+    """A webhook as the receiver got it. ``replayed`` ones were re-signed for this run."""
+
+    headers: Mapping[str, str]
+    body: bytes
+    replayed: bool = False
+
+
+@attrs.define
+class ContractEnv:
+    """Everything a standard test needs, built by the ``paywire_env`` fixture.
+
+    Attributes:
+        mode: the suite's mode.
+        harness: the plugin's harness.
+        settings: what the provider was built from.
+        provider: the provider under test.
+        http: every request the provider sent (or tried to) in this test.
+        ctx: the scenario context handed to the harness.
+        cassette: this test's recording (``record`` / ``replay``), else ``None``.
+        fixture: where the cassette is stored.
+    """
+
+    mode: str
+    harness: Harness
+    settings: Mapping[str, Any] = attrs.field(repr=False)  # holds secrets
+    provider: paywire.Provider[Any]
+    http: CountingTransport
+    ctx: ScenarioContext
+    against: str
+    cassette: Cassette | None = None
+    fixture: Path | None = None
+    fixtures: Path | None = None
+    sandbox: RunningSandbox | None = None
+    receiver: WebhookReceiver | None = None
+    _control_client: httpx.Client | None = None
+    _received_from: int = 0
+
+    @property
+    def name(self) -> str:
+        """The provider's name."""
+        return self.provider.name
+
+    @property
+    def webhook_secret(self) -> str:
+        """The secret the provider verifies webhooks with."""
+        return webhook_secret_of(self.provider)
+
+    @property
+    def receives_webhooks(self) -> bool:
+        """Whether webhooks can reach this test (not in live mode: no public receiver)."""
+        return self.mode == "replay" or (self.sandbox is not None and self.receiver is not None)
+
+    @property
+    def receiver_url(self) -> str:
+        """Where to register the webhook endpoint."""
+        if self.mode == "replay" or self.receiver is None:
+            return RECEIVER_ORIGIN + "/webhooks"
+        return self.receiver.url
+
+    def fault_path(self, request: httpx.Request) -> str:
+        """The sandbox fault glob for requests like ``request``: its path below the provider's
+        base URL, with id-like segments (``pi_3Nx…``) as ``*``."""
+        base = httpx.URL(self.provider.config.base_url or type(self.provider).default_base_url)
+        prefix = base.path.rstrip("/")
+        path = request.url.path
+        if prefix and path.startswith(prefix):
+            path = path[len(prefix) :] or "/"
+        return "/".join("*" if _ID_SEGMENT.match(part) else part for part in path.split("/"))
+
+    def register_receiver(self) -> None:
+        """Make the provider send this test's webhooks to the receiver."""
+        self.harness.register_webhook(self.ctx, self.receiver_url, self.webhook_secret)
+
+    def received_webhooks(self, timeout: float = 10.0) -> list[ReceivedWebhook]:
+        """Every webhook delivered to the receiver since this test started, once the sandbox has
+        none left to deliver. In replay, the recorded ones, signed anew for the current time (the
+        recorded signatures are stale by now)."""
+        if self.mode == "replay":
+            assert self.cassette is not None
+            now = int(time.time())
+            out = []
+            for item in self.cassette.webhooks:
+                body = str(item["body"]).encode("utf-8")
+                headers = self.harness.sign_webhook(body, self.webhook_secret, timestamp=now)
+                fresh = {name.lower() for name in headers}
+                kept = {k: v for k, v in item.get("headers", {}).items() if k.lower() not in fresh}
+                out.append(ReceivedWebhook({**kept, **headers}, body, True))
+            return out
+        if self.sandbox is None or self.receiver is None:
+            raise RuntimeError("no webhook receiver in live mode")
+        self.sandbox.wait_for_webhooks(timeout=timeout)
+        got = [
+            ReceivedWebhook(dict(headers), body)
+            for headers, body in self.receiver.requests[self._received_from :]
+        ]
+        if self.cassette is not None:
+            self.cassette.webhooks = [
+                {
+                    "headers": {
+                        k: self.cassette.rewrite(v)
+                        for k, v in w.headers.items()
+                        if k.lower() not in _TRANSPORT_HEADERS
+                    },
+                    "body": self.cassette.rewrite(w.body.decode("utf-8", "replace")),
+                }
+                for w in got
+            ]
+        return got
+
+    def finish(self) -> list[str]:
+        """Close everything; write the fixture (record) or list what replay left unused.
+
+        Returns the problems to fail the test with (empty when all is well).
+        """
+        problems: list[str] = []
+        try:
+            self.provider.close()
+        finally:
+            if self._control_client is not None:
+                self._control_client.close()
+        if self.cassette is None or self.fixture is None:
+            return problems
+        if self.mode == "record":
+            if self.cassette.interactions or self.cassette.webhooks:
+                self.cassette.dump(self.fixture, self.harness.secrets(self.settings))
+            elif self.fixture.exists():
+                self.fixture.unlink()  # the test no longer makes any HTTP call
+            return problems
+        problems.extend(self.cassette.misses)
+        unused = self.cassette.unused()
+        if unused:
+            listed = "; ".join(i.describe() for i in unused[:5])
+            problems.append(
+                f"replay: {len(unused)} recorded interaction(s) in {self.fixture.name} were not "
+                f"used by the test: {listed}. Re-record with --paywire-mode=record."
+            )
+        return problems
+
+
+def _sandbox_control(client: httpx.Client) -> Any:
+    def control(method: str, path: str, json: Any = None) -> httpx.Response:
+        return client.request(method, path.lstrip("/"), json=json)
+
+    return control
+
+
+def build_env(
+    *,
+    mode: str,
+    harness: Harness,
+    test_id: str,
+    fixtures: Path | None,
+    sandbox: RunningSandbox | None,
+    receiver: WebhookReceiver | None,
+    environ: Mapping[str, str] | None = None,
+) -> ContractEnv:
+    """Build one test's environment for ``mode``. The caller must call :meth:`ContractEnv.finish`.
+
+    ``record`` runs against the provider's own test mode when the harness finds keys in the
+    environment, otherwise against the sandbox.
+    """
+    env = os.environ if environ is None else environ
+    live = harness.live_settings(env) if mode in ("live", "record") else None
+    if mode == "live" and live is None:
+        raise LookupError(
+            f"live mode: no {harness.provider_name} test-mode keys in the environment"
+        )
+    against = "live" if live is not None else ("replay" if mode == "replay" else "sandbox")
+    if against == "sandbox" and sandbox is None:
+        raise RuntimeError("the sandbox is not running")
+    base = SANDBOX_ORIGIN if against == "replay" else (sandbox.url if sandbox else "")
+    settings: Mapping[str, Any] = live if live is not None else harness.sandbox_settings(base)
+    secrets = harness.secrets(settings)
+
+    cassette, fixture = _cassette(
+        mode, harness, test_id, fixtures, against, sandbox, receiver, secrets
+    )
+    # The provider's base URL decides what the stored paths are relative to; it is only known
+    # once the provider exists, so the recorder/replayer reads it lazily through this holder.
+    holder: dict[str, str] = {"base": ""}
+    inner: httpx.BaseTransport
+    if mode == "replay":
+        assert cassette is not None
+        inner = _LazyBase(ReplayTransport(cassette, channel="provider", base=""), holder)
+    elif mode == "record":
+        assert cassette is not None
+        inner = _LazyBase(
+            RecordingTransport(httpx.HTTPTransport(), cassette, channel="provider", base=""),
+            holder,
+        )
+    else:
+        inner = httpx.HTTPTransport()
+    counting = CountingTransport(inner)
+    provider = harness.build_provider(settings, transport=counting)
+    holder["base"] = provider.config.base_url or type(provider).default_base_url
+
+    control_client = _control_client(mode, against, base, cassette)
+    if against == "sandbox" and sandbox is not None:
+        try:
+            sandbox.reset()
+        except BaseException:
+            provider.close()
+            if control_client is not None:
+                control_client.close()
+            raise
+    ctx_sandbox = sandbox if against == "sandbox" else None
+    ctx = (
+        ScenarioContext(
+            mode, provider, ctx_sandbox, settings, control=_sandbox_control(control_client)
+        )
+        if control_client is not None
+        else ScenarioContext(mode, provider, ctx_sandbox, settings)
+    )
+    return ContractEnv(
+        mode=mode,
+        harness=harness,
+        settings=settings,
+        provider=provider,
+        http=counting,
+        ctx=ctx,
+        against=against,
+        cassette=cassette,
+        fixture=fixture,
+        fixtures=fixtures,
+        sandbox=ctx_sandbox,
+        receiver=receiver if against == "sandbox" else None,
+        control_client=control_client,
+        received_from=len(receiver.requests) if receiver is not None else 0,
+    )
+
+
+def _cassette(
+    mode: str,
+    harness: Harness,
+    test_id: str,
+    fixtures: Path | None,
+    against: str,
+    sandbox: RunningSandbox | None,
+    receiver: WebhookReceiver | None,
+    secrets: list[str],
+) -> tuple[Cassette | None, Path | None]:
+    if mode not in ("record", "replay"):
+        return None, None
+    if fixtures is None:
+        raise RuntimeError("record and replay modes need a fixtures folder")
+    fixture = fixture_path(fixtures, test_id)
+    origins: dict[str, str] = {}
+    if against == "sandbox" and sandbox is not None:
+        origins[sandbox.url] = SANDBOX_ORIGIN
+    if receiver is not None:
+        origins[receiver.url.removesuffix("/webhooks")] = RECEIVER_ORIGIN
+    if mode == "replay":
+        return Cassette.load(
+            fixture,
+            test_id=test_id,
+            provider=harness.provider_name,
+            secrets=secrets,
+            origins=origins,
+            volatile=frozenset(harness.volatile_fields),
+        ), fixture
+    return Cassette(
+        test_id=test_id,
+        provider=harness.provider_name,
+        secrets=secrets,
+        origins=origins,
+        recorded_against=against,
+    ), fixture
+
+
+def _control_client(
+    mode: str, against: str, base: str, cassette: Cassette | None
+) -> httpx.Client | None:
+    """The client for the sandbox control API, recorded or replayed like the provider's HTTP."""
+    if against not in ("sandbox", "replay"):
+        return None
+    control_base = (SANDBOX_ORIGIN if against == "replay" else base) + "/_sandbox"
+    transport: httpx.BaseTransport
+    if mode == "replay":
+        assert cassette is not None
+        transport = ReplayTransport(cassette, channel="control", base=control_base)
+    elif mode == "record":
+        assert cassette is not None
+        transport = RecordingTransport(
+            httpx.HTTPTransport(), cassette, channel="control", base=control_base
+        )
+    else:
+        transport = httpx.HTTPTransport()
+    return httpx.Client(base_url=control_base + "/", transport=transport, timeout=30.0)
+
+
+class _LazyBase(httpx.BaseTransport):
+    """Sets the wrapped recorder's / replayer's base URL from ``holder`` at each request."""
+
+    def __init__(self, inner: RecordingTransport | ReplayTransport, holder: dict[str, str]) -> None:
+        self.inner = inner
+        self.holder = holder
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Forward ``request`` with the provider's base URL known."""
+        self.inner.base = self.holder["base"]
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        """Close the wrapped transport."""
+        self.inner.close()

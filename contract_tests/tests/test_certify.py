@@ -1,0 +1,101 @@
+"""``paywire certify NAME``: finds the harness by entry point, runs the suite, reports per
+capability and exits non-zero on failure."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+
+import pytest
+from _inner import TESTS
+
+from paywire_contract import harness_names, load_harness
+from paywire_contract._cli import configure, run
+
+DIST_INFO = "minipay_contract-0.1.dist-info"
+
+
+@pytest.fixture
+def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """minipay "installed": a dist-info declaring its harnesses and its sandbox fake."""
+    info = tmp_path / DIST_INFO
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: minipay-contract\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        "[paywire_contract]\n"
+        "minipay = minipay:MiniHarness\n"
+        "minibroken = minipay:BROKEN_HARNESS\n"
+        "notaharness = minipay:RULES\n"
+        "[paywire_sandbox]\n"
+        "minipay = minipay\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(TESTS))
+    return tmp_path
+
+
+def _certify(*argv: str) -> tuple[int, str]:
+    parser = argparse.ArgumentParser(prog="paywire certify")
+    configure(parser)
+    args = parser.parse_args(argv)
+    out = io.StringIO()
+    status = args.func(args) if args.func is not run else run(args, out)
+    return status, out.getvalue()
+
+
+def test_harness_found_by_entry_point(installed: Path) -> None:
+    assert {"minipay", "minibroken", "notaharness"} <= set(harness_names())
+    assert type(load_harness("minipay")).__name__ == "MiniHarness"
+    with pytest.raises(TypeError, match=r"is not a paywire_contract\.Harness"):
+        load_harness("notaharness")
+    with pytest.raises(LookupError, match="no contract harness installed for 'nope'"):
+        load_harness("nope")
+
+
+def test_certify_passes_and_reports_per_capability(installed: Path) -> None:
+    status, out = _certify("minipay")
+    assert status == 0, out
+    lines = out.splitlines()
+    assert lines[0] == "paywire certify minipay (mode: sandbox)"
+    assert any(line.split()[:2] == ["charge", "pass"] for line in lines), out
+    assert any(line.split()[:2] == ["webhooks", "pass"] for line in lines), out
+    assert "skipped: test_no_secret_in_fixtures: no recorded fixtures (no folder " in out
+    assert lines[-1].startswith("minipay: certified (")
+
+
+def test_certify_fails_with_the_reason(installed: Path) -> None:
+    status, out = _certify("minibroken", "-k", "charge_succeeds or webhook_valid")
+    assert status == 1, out
+    assert any(line.split()[:2] == ["charge", "FAIL"] for line in out.splitlines()), out
+    assert (
+        "failed: test_charge_succeeds: charge_payment_method returned 10.00 USD, expected 12.34 USD"
+    ) in out
+    assert "minibroken: NOT CERTIFIED (1 failed, 1 passed)" in out
+
+
+def test_certify_record_then_replay(installed: Path, tmp_path: Path) -> None:
+    fixtures = tmp_path / "fixtures"
+    status, out = _certify("minipay", "--mode", "record", "--fixtures", str(fixtures))
+    assert status == 0, out
+    assert (fixtures / "test_refund_two_partials.json").exists(), out
+    status, out = _certify("minipay", "--mode", "replay", "--fixtures", str(fixtures))
+    assert status == 0, out
+    assert "secrets                  pass" in out
+
+
+def test_certify_usage_errors(installed: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _certify("nope")[0] == 2
+    assert "no contract harness installed for 'nope'" in capsys.readouterr().err
+    assert _certify("minipay", "--mode", "replay")[0] == 2
+    assert "--mode replay needs --fixtures DIR" in capsys.readouterr().err
+    status, out = _certify("--list")
+    assert status == 0
+    assert "minipay" in out
+
+
+def test_paywire_cli_finds_the_certify_command(installed: Path) -> None:
+    from paywire._cli import main
+
+    assert main(["certify", "--list"]) == 0
+    assert main(["certify", "nope"]) == 2
