@@ -1,0 +1,64 @@
+"""paywire-paypal: the PayPal provider for paywire (REST APIs over the core's HTTP client).
+
+Installing the distribution registers the provider through the ``paywire`` entry-point group::
+
+    pw = paywire.Paywire(settings={"paypal": {"client_id": "…", "client_secret": "…",
+                                               "webhook_id": "WH-…"}})
+    paypal = pw.provider("paypal")
+
+PayPal checkouts must be captured after the buyer approves them (:meth:`PayPalProvider.
+capture_order`, or the :func:`capture_approved_orders` webhook handler), and approved setup
+tokens turned into saved methods (:meth:`PayPalProvider.complete_setup`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import paywire
+from paywire_paypal._capture import capture_approved_orders
+from paywire_paypal._config import (
+    DEFAULT_CERT_HOSTS,
+    LIVE_BASE_URL,
+    SANDBOX_BASE_URL,
+    PayPalConfig,
+)
+from paywire_paypal._currency import NO_DECIMALS, PAYPAL_CURRENCY_RULES, SUPPORTED_CURRENCIES
+from paywire_paypal._errors import error_from_response
+from paywire_paypal._events import EVENT_TYPES, normalize_event
+from paywire_paypal._provider import REQUEST_ID_HEADER, PayPalProvider
+from paywire_paypal._signature import AUTH_ALGO, HEADERS, crc32_decimal, signed_message
+
+__version__ = "0.1.0"
+
+#: The core plugin-API versions this plugin was written for.
+PAYWIRE_API = ">=1.0,<2"
+
+__all__ = [
+    "AUTH_ALGO",
+    "DEFAULT_CERT_HOSTS",
+    "EVENT_TYPES",
+    "HEADERS",
+    "LIVE_BASE_URL",
+    "NO_DECIMALS",
+    "PAYPAL_CURRENCY_RULES",
+    "PAYWIRE_API",
+    "REQUEST_ID_HEADER",
+    "SANDBOX_BASE_URL",
+    "SUPPORTED_CURRENCIES",
+    "PayPalConfig",
+    "PayPalProvider",
+    "capture_approved_orders",
+    "crc32_decimal",
+    "error_from_response",
+    "normalize_event",
+    "paywire_register_providers",
+    "signed_message",
+]
+
+
+@paywire.hookimpl
+def paywire_register_providers(register: Callable[[type[paywire.Provider[Any]]], None]) -> None:
+    """Offer :class:`PayPalProvider` to paywire."""
+    register(PayPalProvider)

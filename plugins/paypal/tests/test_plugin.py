@@ -1,0 +1,64 @@
+"""The plugin as paywire loads it: entry points, API version, public surface."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import types
+
+import paywire
+import paywire_paypal
+from paywire import Capability
+from paywire_paypal import PayPalProvider
+
+
+def test_registered_through_the_entry_point() -> None:
+    pw = paywire.Paywire(allow=["paypal"], environ={})
+    assert not [s for s in pw.skipped if s.name == "paypal"]
+    entry = pw.entry("paypal")
+    assert entry.provider_class is PayPalProvider
+    assert entry.distribution == "paywire-paypal"
+
+
+def test_built_from_settings_and_environment() -> None:
+    environ = {"PAYWIRE_PAYPAL_CLIENT_ID": "cid", "PAYWIRE_PAYPAL_CLIENT_SECRET": "secret-value"}
+    with paywire.Paywire(allow=["paypal"], environ=environ) as pw:
+        provider = pw.provider("paypal")
+        assert isinstance(provider, PayPalProvider)
+        assert provider.available()
+        assert str(provider.http.client.base_url).rstrip("/") == "https://api-m.paypal.com"
+
+
+def test_not_available_without_credentials_or_when_disabled() -> None:
+    with paywire.Paywire(allow=["paypal"], environ={}) as pw:
+        assert pw.provider("paypal").available() is False
+    settings = {"paypal": {"client_id": "c", "client_secret": "s", "enabled": False}}
+    with paywire.Paywire(allow=["paypal"], environ={}, settings=settings) as pw:
+        assert pw.provider("paypal").available() is False
+
+
+def test_api_version_and_contract_entry_point() -> None:
+    assert paywire_paypal.PAYWIRE_API == ">=1.0,<2"
+    harnesses = {
+        ep.name: ep.value for ep in importlib.metadata.entry_points(group="paywire_contract")
+    }
+    assert harnesses["paypal"] == "paywire_paypal.contract:PayPalHarness"
+
+
+def test_all_is_complete() -> None:
+    # Its order is ruff's (RUF022: constants, classes, functions), checked by the lint session.
+    assert len(set(paywire_paypal.__all__)) == len(paywire_paypal.__all__)
+    public = {
+        name
+        for name, value in vars(paywire_paypal).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    } - {"annotations", "Any", "Callable"}
+    assert set(paywire_paypal.__all__) == public
+
+
+def test_capabilities_are_declared_with_notes() -> None:
+    caps = PayPalProvider.capabilities
+    for capability in Capability:
+        assert capability in caps
+    for capability in (Capability.CHECKOUT, Capability.SETUP, Capability.WEBHOOKS):
+        assert caps.notes[capability]
+    assert "capture_order" in caps.notes[Capability.CHECKOUT]
