@@ -1,0 +1,89 @@
+"""Receiving provider webhooks: verify → parse → record → deduplicate → handlers → mark done.
+
+::
+
+    from paywire import EventType, Paywire, WebhookEvent
+    from paywire.webhooks import Defer, WebhookProcessor
+
+    processor = WebhookProcessor(Paywire())            # events in ./paywire-webhooks.sqlite3
+
+    @processor.on(EventType.PAYMENT_SUCCEEDED)
+    def paid(event: WebhookEvent) -> None:
+        invoices.mark_paid(event.invoice_id, event.amount)
+
+    @processor.on(EventType.REFUND_SUCCEEDED)
+    def refunded(event: WebhookEvent) -> None:
+        if not invoices.has_payment(event.transaction_id):
+            raise Defer("refund before its payment")      # kept, retried after the payment
+        invoices.record_refund(event.transaction_id, event.amount)
+
+    app.add_route("/webhooks/stripe", processor.asgi("stripe"))      # Starlette / FastAPI
+    app.wsgi_app = mount_wsgi(app.wsgi_app, {"/webhooks/stripe": processor.wsgi("stripe")})  # Flask
+
+Stores: :class:`SQLiteEventStore` (the default; several processes on one machine),
+:class:`PostgresEventStore` (``pip install 'paywire[postgres]'``; many machines) and
+:class:`InMemoryEventStore` (tests). See :mod:`paywire.webhooks._processor` for what each
+delivery is answered.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from paywire.webhooks._asgi import AsgiEndpoint
+from paywire.webhooks._processor import (
+    DEFAULT_STORE_PATH,
+    Defer,
+    Handler,
+    Outcome,
+    WebhookProcessor,
+    WebhookResult,
+)
+from paywire.webhooks._sqlite import SQLiteEventStore
+from paywire.webhooks._store import (
+    Claim,
+    EventStatus,
+    EventStore,
+    InMemoryEventStore,
+    NewEvent,
+    StoredEvent,
+)
+from paywire.webhooks._wsgi import WsgiEndpoint, mount_wsgi
+
+if TYPE_CHECKING:
+    from paywire.webhooks._postgres import PostgresEventStore
+
+__all__ = [
+    "DEFAULT_STORE_PATH",
+    "AsgiEndpoint",
+    "Claim",
+    "Defer",
+    "EventStatus",
+    "EventStore",
+    "Handler",
+    "InMemoryEventStore",
+    "NewEvent",
+    "Outcome",
+    "PostgresEventStore",
+    "SQLiteEventStore",
+    "StoredEvent",
+    "WebhookProcessor",
+    "WebhookResult",
+    "WsgiEndpoint",
+    "mount_wsgi",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The PostgreSQL store's module is only imported when asked for; psycopg itself is only
+    # imported when a store is built.
+    if name == "PostgresEventStore":
+        value = importlib.import_module("paywire.webhooks._postgres").PostgresEventStore
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'paywire.webhooks' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

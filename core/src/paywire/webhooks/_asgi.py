@@ -1,0 +1,131 @@
+"""The ASGI webhook endpoint: a plain ASGI app, no web framework needed.
+
+Starlette / FastAPI, either of::
+
+    app.mount("/webhooks/stripe", processor.asgi("stripe"))      # URL: /webhooks/stripe/
+    app.add_route("/webhooks/stripe", processor.asgi("stripe"))  # URL: /webhooks/stripe
+
+(Starlette answers a mount's bare path, without the slash, with a redirect, and providers do not
+follow redirects: register the URL with the trailing slash, or use ``add_route``.)
+
+Any ASGI server, on its own::
+
+    uvicorn myapp:endpoint      # endpoint = processor.asgi("stripe")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from paywire.webhooks._processor import WebhookProcessor
+
+__all__ = ["AsgiEndpoint"]
+
+_log = logging.getLogger("paywire.webhooks")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+def _json(
+    status: int, body: dict[str, str], extra: list[tuple[bytes, bytes]] | None = None
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        *(extra or []),
+    ]
+    return status, headers, payload
+
+
+class AsgiEndpoint:
+    """Receives one provider's webhooks over ASGI.
+
+    It answers ``POST`` at any path it is mounted under (405 with ``Allow: POST`` otherwise),
+    reads the raw body exactly as sent (413 past ``max_body_bytes``), runs
+    :meth:`WebhookProcessor.process` in a worker thread (handlers and stores are synchronous),
+    and answers the result's status with a tiny JSON body: ``{"outcome": "processed"}``. When
+    processing itself fails (the database is unreachable) it answers 500, so the provider
+    delivers again.
+    """
+
+    def __init__(
+        self, processor: WebhookProcessor, provider: str, *, max_body_bytes: int = 1 << 20
+    ) -> None:
+        if max_body_bytes < 1:
+            raise ValueError("max_body_bytes must be positive")
+        self.processor = processor
+        self.provider = provider
+        self.max_body_bytes = max_body_bytes
+
+    def __repr__(self) -> str:
+        return f"<AsgiEndpoint {self.provider!r}>"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind != "http":
+            # A websocket has no business here; closing before accepting refuses it.
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        status, headers, body = await self._handle(scope, receive)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    async def _lifespan(receive: Receive, send: Send) -> None:
+        # Served on its own, the endpoint has nothing to start or stop.
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _handle(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        if scope.get("method") != "POST":
+            return _json(405, {"error": "method_not_allowed"}, [(b"allow", b"POST")])
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope.get("headers", ()):
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        declared = headers.get("content-length")
+        if declared is not None:
+            if not declared.isascii() or not declared.isdigit():
+                return _json(400, {"error": "bad_content_length"})
+            if int(declared) > self.max_body_bytes:
+                return _json(413, {"error": "payload_too_large"})
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return _json(400, {"error": "client_disconnected"})
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return _json(413, {"error": "payload_too_large"})
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        try:
+            result = await asyncio.to_thread(self.processor.process, self.provider, body, headers)
+        except Exception:
+            _log.exception("could not process a %s webhook", self.provider)
+            return _json(500, {"error": "processing_failed"})
+        return _json(result.status_code, {"outcome": result.outcome})

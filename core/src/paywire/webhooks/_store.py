@@ -1,0 +1,408 @@
+"""Where webhook events are kept: the :class:`EventStore` protocol and an in-memory store.
+
+An event store remembers every verified event under ``(provider, event id)`` with its state:
+
+``pending``
+    recorded; its handlers have not (yet) succeeded — just arrived, failed, or interrupted.
+``deferred``
+    a handler asked to try again later (:class:`~paywire.webhooks.Defer`).
+``processed``
+    every handler succeeded; a redelivery is a duplicate.
+``ignored``
+    an event type the provider plugin does not normalize; kept so that redeliveries are
+    recognised, never handled.
+
+Handlers run only under a *claim*: a lease with a random token and an expiry. A store grants at
+most one live lease per event, atomically, so two deliveries of the same event (threads,
+processes, machines) never run handlers at the same time. A lease that expires (its holder
+crashed) can be claimed again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+import attrs
+
+if TYPE_CHECKING:
+    from paywire._types import WebhookEvent
+
+__all__ = [
+    "MAX_BACKOFF",
+    "OPEN_STATUSES",
+    "Claim",
+    "ClaimState",
+    "EventStatus",
+    "EventStore",
+    "FinishStatus",
+    "InMemoryEventStore",
+    "NewEvent",
+    "StoredEvent",
+    "backoff_delay",
+    "new_token",
+]
+
+EventStatus = Literal["pending", "deferred", "processed", "ignored"]
+#: What a claim holder may set when it lets go of an event.
+FinishStatus = Literal["pending", "deferred", "processed"]
+#: ``claimed``: the caller holds the lease. ``processed``/``ignored``: nothing to do (duplicate).
+#: ``busy``: another holder has a live lease on it.
+ClaimState = Literal["claimed", "processed", "ignored", "busy"]
+
+#: States in which an event still waits for its handlers.
+OPEN_STATUSES: tuple[EventStatus, ...] = ("pending", "deferred")
+
+#: The longest wait :meth:`EventStore.claim_pending`'s ``backoff`` grows to, in seconds.
+MAX_BACKOFF = 3600.0
+
+
+def backoff_delay(backoff: float, attempts: int) -> float:
+    """How long after its last try an event that was tried ``attempts`` times waits:
+    ``backoff × (2^(attempts−1) − 1)``, at most :data:`MAX_BACKOFF` — no wait after the first
+    try (an event that arrived just before the one it needs goes through at once), then
+    ``backoff``, ``3 × backoff``, ``7 × backoff`` …"""
+    return min(MAX_BACKOFF, backoff * ((1 << min(max(attempts - 1, 0), 30)) - 1))
+
+
+class _Tokens:
+    # A random prefix per process and a counter: unique across processes and machines, and far
+    # cheaper than fresh random bytes for every claim.
+    def __init__(self) -> None:
+        self._pid = -1
+        self._prefix = ""
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        if self._pid != os.getpid():  # a forked child must not reuse its parent's tokens
+            self._pid = os.getpid()
+            self._prefix = secrets.token_hex(8)
+        return f"{self._prefix}-{next(self._counter)}"
+
+
+_tokens = _Tokens()
+
+
+def new_token() -> str:
+    """A lease token never handed out before, in any process."""
+    return _tokens.next()
+
+
+@attrs.frozen
+class NewEvent:
+    """A verified event about to be recorded.
+
+    ``event_json`` is the normalized :class:`~paywire.WebhookEvent` as JSON text
+    (:func:`paywire.to_json_dict`), ``None`` for ignored events; ``raw_body`` is the request body
+    exactly as it arrived.
+    """
+
+    provider: str
+    event_id: str
+    event_type: str
+    event_json: str | None
+    raw_body: bytes
+
+
+@attrs.frozen
+class Claim:
+    """The answer to :meth:`EventStore.record_and_claim`."""
+
+    state: ClaimState
+    token: str | None = None
+    attempts: int = 0
+
+
+@attrs.frozen
+class StoredEvent:
+    """An event as the store holds it.
+
+    ``token`` is set only on events returned by :meth:`EventStore.claim_pending` (the lease the
+    caller now holds). Times are seconds since the epoch, by the store's clock.
+    """
+
+    provider: str
+    event_id: str
+    event_type: str
+    status: EventStatus
+    attempts: int
+    event_json: str | None
+    raw_body: bytes
+    received_at: float
+    updated_at: float
+    last_error: str | None = None
+    lease_until: float | None = None
+    token: str | None = None
+
+    @property
+    def event(self) -> WebhookEvent | None:
+        """The normalized event, rebuilt from its stored JSON (``None`` for ignored events)."""
+        if self.event_json is None:
+            return None
+        import json
+
+        from paywire._convert import from_json_dict
+        from paywire._types import WebhookEvent
+
+        return from_json_dict(json.loads(self.event_json), WebhookEvent)
+
+
+@runtime_checkable
+class EventStore(Protocol):
+    """Durable memory of webhook events. Every method is atomic and safe to call from several
+    threads; the SQL stores are also safe across processes.
+
+    Implementations are checked by the same behavioural test suite
+    (``core/tests/webhooks/test_webhook_stores.py``).
+    """
+
+    def record_and_claim(self, event: NewEvent, *, lease_seconds: float) -> Claim:
+        """Record ``event`` as ``pending`` if its ``(provider, event_id)`` is new, and claim it.
+
+        An event already recorded is claimed when it is still open (pending or deferred) and
+        nobody holds a live lease on it; otherwise the answer says why not (``processed``,
+        ``ignored``, ``busy``). The stored body of an existing event is never replaced.
+        """
+        ...
+
+    def record_ignored(self, event: NewEvent) -> bool:
+        """Record ``event`` as ``ignored`` unless its key is known; ``True`` when it was new."""
+        ...
+
+    def claim(self, provider: str, event_id: str, *, lease_seconds: float) -> str | None:
+        """Lease one open event whose lease is free or expired; its token, or ``None``."""
+        ...
+
+    def claim_pending(
+        self,
+        *,
+        provider: str | None = None,
+        lease_seconds: float,
+        limit: int,
+        deferred_only: bool = False,
+        backoff: float = 0.0,
+    ) -> list[StoredEvent]:
+        """Lease up to ``limit`` open events with free or expired leases, least recently touched
+        first; each returned event carries its ``token``.
+
+        ``deferred_only`` leaves out pending events (the provider still delivers those again).
+        ``backoff`` skips events tried less than :func:`backoff_delay` seconds ago, so that events
+        that keep deferring are not retried on every call.
+        """
+        ...
+
+    def finish(
+        self,
+        provider: str,
+        event_id: str,
+        token: str,
+        *,
+        status: FinishStatus,
+        error: str | None = None,
+    ) -> bool:
+        """Release the lease ``token`` holds and set ``status``. ``False`` (and no change) when
+        ``token`` no longer holds the lease (it expired and someone else claimed the event)."""
+        ...
+
+    def get(self, provider: str, event_id: str) -> StoredEvent | None:
+        """The stored event, or ``None``."""
+        ...
+
+    def pending(
+        self, *, provider: str | None = None, limit: int | None = None
+    ) -> list[StoredEvent]:
+        """Open events (pending or deferred, leased or not), oldest first."""
+        ...
+
+    def close(self) -> None:
+        """Release connections. The store is not used afterwards."""
+        ...
+
+
+@attrs.define
+class _Row:
+    provider: str
+    event_id: str
+    event_type: str
+    status: EventStatus
+    attempts: int
+    event_json: str | None
+    raw_body: bytes
+    received_at: float
+    updated_at: float
+    last_error: str | None = None
+    lease_token: str | None = None
+    lease_until: float | None = None
+
+    def freeze(self, token: str | None = None) -> StoredEvent:
+        return StoredEvent(
+            provider=self.provider,
+            event_id=self.event_id,
+            event_type=self.event_type,
+            status=self.status,
+            attempts=self.attempts,
+            event_json=self.event_json,
+            raw_body=self.raw_body,
+            received_at=self.received_at,
+            updated_at=self.updated_at,
+            last_error=self.last_error,
+            lease_until=self.lease_until,
+            token=token,
+        )
+
+    def claimable(self, now: float) -> bool:
+        return self.status in OPEN_STATUSES and (
+            self.lease_until is None or self.lease_until <= now
+        )
+
+
+class InMemoryEventStore:
+    """An :class:`EventStore` in a dict: for tests and single-process apps that accept losing
+    unfinished events on restart. Thread-safe.
+
+    ``clock`` returns seconds since the epoch (``time.time`` by default; tests inject their own).
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._rows: dict[tuple[str, str], _Row] = {}
+        # The open rows, so that a replay does not walk every event ever received.
+        self._open: dict[tuple[str, str], _Row] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<InMemoryEventStore events={len(self._rows)}>"
+
+    def _insert(self, event: NewEvent, status: EventStatus, now: float) -> _Row:
+        row = _Row(
+            provider=event.provider,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            status=status,
+            attempts=0,
+            event_json=event.event_json,
+            raw_body=bytes(event.raw_body),
+            received_at=now,
+            updated_at=now,
+        )
+        key = (event.provider, event.event_id)
+        self._rows[key] = row
+        if status in OPEN_STATUSES:
+            self._open[key] = row
+        return row
+
+    @staticmethod
+    def _lease(row: _Row, token: str, now: float, lease_seconds: float) -> None:
+        row.lease_token = token
+        row.lease_until = now + lease_seconds
+        row.attempts += 1
+        row.updated_at = now
+
+    def record_and_claim(self, event: NewEvent, *, lease_seconds: float) -> Claim:
+        with self._lock:
+            now = self._clock()
+            row = self._rows.get((event.provider, event.event_id))
+            if row is None:
+                row = self._insert(event, "pending", now)
+            elif not row.claimable(now):
+                state: ClaimState = "busy" if row.status in OPEN_STATUSES else row.status  # type: ignore[assignment]
+                return Claim(state, attempts=row.attempts)
+            token = new_token()
+            self._lease(row, token, now, lease_seconds)
+            return Claim("claimed", token, row.attempts)
+
+    def record_ignored(self, event: NewEvent) -> bool:
+        with self._lock:
+            if (event.provider, event.event_id) in self._rows:
+                return False
+            self._insert(event, "ignored", self._clock())
+            return True
+
+    def claim(self, provider: str, event_id: str, *, lease_seconds: float) -> str | None:
+        with self._lock:
+            now = self._clock()
+            row = self._rows.get((provider, event_id))
+            if row is None or not row.claimable(now):
+                return None
+            token = new_token()
+            self._lease(row, token, now, lease_seconds)
+            return token
+
+    def claim_pending(
+        self,
+        *,
+        provider: str | None = None,
+        lease_seconds: float,
+        limit: int,
+        deferred_only: bool = False,
+        backoff: float = 0.0,
+    ) -> list[StoredEvent]:
+        with self._lock:
+            now = self._clock()
+            wanted = ("deferred",) if deferred_only else OPEN_STATUSES
+            candidates = sorted(
+                (
+                    row
+                    for row in self._open.values()
+                    if row.status in wanted
+                    and row.claimable(now)
+                    and row.updated_at + backoff_delay(backoff, row.attempts) <= now
+                    and (provider is None or row.provider == provider)
+                ),
+                key=lambda row: row.updated_at,
+            )[: max(limit, 0)]
+            token = new_token()
+            for row in candidates:
+                self._lease(row, token, now, lease_seconds)
+            return [row.freeze(token) for row in candidates]
+
+    def finish(
+        self,
+        provider: str,
+        event_id: str,
+        token: str,
+        *,
+        status: FinishStatus,
+        error: str | None = None,
+    ) -> bool:
+        with self._lock:
+            row = self._rows.get((provider, event_id))
+            if row is None or row.lease_token is None or row.lease_token != token:
+                return False
+            row.status = status
+            if status not in OPEN_STATUSES:
+                self._open.pop((provider, event_id), None)
+            row.last_error = error
+            row.lease_token = None
+            row.lease_until = None
+            row.updated_at = self._clock()
+            return True
+
+    def get(self, provider: str, event_id: str) -> StoredEvent | None:
+        with self._lock:
+            row = self._rows.get((provider, event_id))
+            return None if row is None else row.freeze()
+
+    def pending(
+        self, *, provider: str | None = None, limit: int | None = None
+    ) -> list[StoredEvent]:
+        with self._lock:
+            rows = sorted(
+                (
+                    row
+                    for row in self._open.values()
+                    if provider is None or row.provider == provider
+                ),
+                key=lambda row: row.received_at,
+            )
+            if limit is not None:
+                rows = rows[: max(limit, 0)]
+            return [row.freeze() for row in rows]
+
+    def close(self) -> None:
+        """Nothing to release; kept for the protocol."""
