@@ -213,6 +213,18 @@ class Provider(abc.ABC, Generic[ConfigT]):
         webhook secret. Raises :class:`InvalidSignature` — and nothing else — on any failure.
         """
 
+    def follow_up(self, event: WebhookEvent) -> None:
+        """The provider's own step after a verified event, before the app's handlers see it.
+
+        Some providers need the merchant to act before money moves: PayPal captures an order
+        the buyer approved (``CHECKOUT_COMPLETED``), and the capture's own webhook then reports
+        ``PAYMENT_SUCCEEDED``. :class:`~paywire.webhooks.WebhookProcessor` calls this for every
+        event it processes, so apps need no provider-specific code. It must be idempotent (a
+        redelivered event runs it again); raising leaves the event unprocessed, as a failing
+        handler does. The default does nothing.
+        """
+        return
+
     @abc.abstractmethod
     def handle_webhook_event(self, payload: Mapping[str, Any]) -> WebhookEvent:
         """Normalize a verified, parsed webhook body. Raises :class:`UnknownEvent` for event types

@@ -115,6 +115,33 @@ def test_a_failing_handler_leaves_the_event_pending_until_a_redelivery_succeeds(
     assert processor.pending() == []
 
 
+def test_the_providers_follow_up_runs_before_the_handlers_and_is_retried(
+    processor: WebhookProcessor, acme: AcmeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider's own step (PayPal capturing an approved order) runs first; when it fails the
+    event stays pending and a redelivery runs both again, as with a failing handler."""
+    order: list[str] = []
+    broken = True
+
+    def follow_up(event: WebhookEvent) -> None:
+        order.append(f"follow_up:{event.id}")
+        if broken:
+            raise ConnectionError("the provider timed out")
+
+    monkeypatch.setattr(acme, "follow_up", follow_up)
+    processor.on(EventType.PAYMENT_SUCCEEDED)(lambda e: order.append(f"handler:{e.id}"))
+    body = event_body("evt_9")
+    first = deliver(processor, body)
+    assert (first.status_code, first.outcome) == (500, "handler_failed")
+    assert first.error == "ConnectionError: the provider timed out"
+    assert order == ["follow_up:evt_9"]
+    broken = False
+    assert deliver(processor, body).outcome == "processed"
+    assert order == ["follow_up:evt_9", "follow_up:evt_9", "handler:evt_9"]
+    assert deliver(processor, body).outcome == "duplicate"
+    assert len(order) == 3
+
+
 def test_a_later_handler_failing_retries_the_whole_event(processor: WebhookProcessor) -> None:
     calls: list[str] = []
     processor.on(EventType.PAYMENT_SUCCEEDED)(lambda e: calls.append("first"))

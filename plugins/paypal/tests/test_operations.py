@@ -11,7 +11,7 @@ from paypal_fakes import FakePayPal, body_of, json_response, paypal_error
 
 import paywire
 from paywire import Money, PaymentStatus, RefundStatus
-from paywire_paypal import PayPalProvider, capture_approved_orders
+from paywire_paypal import PayPalProvider
 
 ORDERS = "/v2/checkout/orders"
 
@@ -199,9 +199,8 @@ def test_order_ids_cannot_change_the_path(fake: FakePayPal, provider: PayPalProv
     assert b"/v2/checkout/orders/..%2F..%2Fv1%2Foauth2%2Ftoken/capture" in posted
 
 
-def test_capture_handler_for_webhooks(fake: FakePayPal, provider: PayPalProvider) -> None:
+def test_follow_up_captures_approved_orders(fake: FakePayPal, provider: PayPalProvider) -> None:
     fake.answer("POST", "/v2/checkout/orders/ORDER2/capture", 201, _captured())
-    handler = capture_approved_orders(provider)
     approved = paywire.WebhookEvent(
         provider="paypal",
         id="WH-1",
@@ -209,9 +208,7 @@ def test_capture_handler_for_webhooks(fake: FakePayPal, provider: PayPalProvider
         raw_type="CHECKOUT.ORDER.APPROVED",
         session_id="ORDER2",
     )
-    result = handler(approved)
-    assert result is not None
-    assert result.id == "CAP1"
+    provider.follow_up(approved)
     completed = paywire.WebhookEvent(
         provider="paypal",
         id="WH-2",
@@ -219,14 +216,13 @@ def test_capture_handler_for_webhooks(fake: FakePayPal, provider: PayPalProvider
         raw_type="CHECKOUT.ORDER.COMPLETED",
         session_id="ORDER2",
     )
-    assert handler(completed) is None
+    provider.follow_up(completed)  # not an approval: nothing to capture
     assert len(fake.sent("POST", "/v2/checkout/orders/ORDER2/capture")) == 1
 
 
-def test_capture_handler_swallows_final_failures_only(
-    fake: FakePayPal, provider: PayPalProvider
+def test_follow_up_swallows_final_capture_failures_only(
+    fake: FakePayPal, provider: PayPalProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
-    handler = capture_approved_orders(provider)
     event = paywire.WebhookEvent(
         provider="paypal",
         id="WH-1",
@@ -236,10 +232,11 @@ def test_capture_handler_swallows_final_failures_only(
     )
     path = "/v2/checkout/orders/O/capture"
     fake.answer("POST", path, 422, paypal_error(422, "INSTRUMENT_DECLINED"))
-    assert handler(event) is None
+    provider.follow_up(event)  # final: logged, so the event is not redelivered for nothing
+    assert "could not be captured" in caplog.text
     fake.answer("POST", path, 503, paypal_error(503, None, "SERVICE_UNAVAILABLE"))
-    with pytest.raises(paywire.OutcomeUnknown):
-        handler(event)
+    with pytest.raises(paywire.OutcomeUnknown):  # transient: the event comes back
+        provider.follow_up(event)
 
 
 # -- setup -------------------------------------------------------------------------------------

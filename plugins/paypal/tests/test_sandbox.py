@@ -16,7 +16,7 @@ import pytest
 import paywire
 from paywire import EventType, Money, WebhookEvent
 from paywire.webhooks import InMemoryEventStore, WebhookProcessor
-from paywire_paypal import PayPalConfig, PayPalProvider, capture_approved_orders
+from paywire_paypal import PayPalConfig, PayPalProvider
 
 paywire_sandbox = pytest.importorskip("paywire_sandbox")
 from paywire_sandbox.testing import WebhookReceiver  # noqa: E402
@@ -91,12 +91,11 @@ def _deliver(
     return len(receiver.requests), events
 
 
-def test_checkout_is_paid_through_the_capture_handler(
+def test_checkout_is_paid_through_the_processors_follow_up(
     sandbox: Any, provider: PayPalProvider, receiver: WebhookReceiver
 ) -> None:
     paid: list[WebhookEvent] = []
     with WebhookProcessor({"paypal": provider}, InMemoryEventStore()) as processor:
-        processor.on(EventType.CHECKOUT_COMPLETED)(capture_approved_orders(provider))
         processor.on(EventType.PAYMENT_SUCCEEDED)(paid.append)
         invoice = _invoice("INV-SBX-1")
         session = provider.create_checkout_session(invoice, success_url=SUCCESS, cancel_url=CANCEL)
@@ -108,7 +107,8 @@ def test_checkout_is_paid_through_the_capture_handler(
         assert [e.raw_type for e in first] == ["CHECKOUT.ORDER.APPROVED"]
         assert first[0].invoice_id == "INV-SBX-1"
         assert first[0].amount == invoice.total
-        # The handler captured the order; the capture's webhook says the invoice is paid.
+        # The processor's follow-up captured the order (no app code); the capture's webhook
+        # says the invoice is paid.
         _, second = _deliver(sandbox, receiver, processor, seen)
     assert [e.raw_type for e in second] == ["PAYMENT.CAPTURE.COMPLETED"]
     assert len(paid) == 1

@@ -1,4 +1,4 @@
-"""The webhook processor: verify → parse → record → deduplicate → the app's handlers → mark done.
+"""The webhook processor: verify → parse → record → deduplicate → follow-up and handlers → done.
 
 What each delivery is answered (``WebhookResult.status_code`` is what the endpoints send):
 
@@ -318,6 +318,9 @@ class WebhookProcessor:
         # trying it; any other failure leaves it pending.
         failed: FinishStatus = "deferred" if was_deferred else "pending"
         try:
+            # The provider's own follow-up first (PayPal captures an approved order), so that
+            # a failure there is retried on redelivery exactly like a handler's.
+            self.provider(provider).follow_up(event)
             for handler in self.handlers_for(event.type):
                 handler(event)
         except Defer as defer:

@@ -6,9 +6,9 @@ Installing the distribution registers the provider through the ``paywire`` entry
                                                "webhook_id": "WH-…"}})
     paypal = pw.provider("paypal")
 
-PayPal checkouts must be captured after the buyer approves them (:meth:`PayPalProvider.
-capture_order`, or the :func:`capture_approved_orders` webhook handler), and approved setup
-tokens turned into saved methods (:meth:`PayPalProvider.complete_setup`).
+PayPal checkouts are captured after the buyer approves them: the webhook processor does it
+(:meth:`PayPalProvider.follow_up`), or the app calls :meth:`PayPalProvider.capture_order` on the
+return page. Approved setup tokens become saved methods with :meth:`PayPalProvider.complete_setup`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 import paywire
-from paywire_paypal._capture import capture_approved_orders
 from paywire_paypal._config import (
     DEFAULT_CERT_HOSTS,
     LIVE_BASE_URL,
@@ -49,7 +48,6 @@ __all__ = [
     "SUPPORTED_CURRENCIES",
     "PayPalConfig",
     "PayPalProvider",
-    "capture_approved_orders",
     "crc32_decimal",
     "error_from_response",
     "normalize_event",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import time
 import urllib.parse
@@ -32,6 +33,18 @@ from paywire_paypal._signature import (
 )
 
 __all__ = ["REQUEST_ID_HEADER", "PayPalProvider"]
+
+_log = logging.getLogger("paywire_paypal")
+
+# A capture that fails this way is final for this approval (the buyer has to approve again):
+# redelivering the webhook cannot change it.
+_FINAL_CAPTURE_FAILURES = (
+    paywire.CardDeclined,
+    paywire.PaymentMethodExpired,
+    paywire.AuthenticationRequired,
+    paywire.InvalidRequest,
+    paywire.NotFound,
+)
 
 #: PayPal's idempotency header.
 REQUEST_ID_HEADER: Final = "PayPal-Request-Id"
@@ -111,14 +124,14 @@ def _money(value: paywire.Money) -> dict[str, str]:
 class PayPalProvider(paywire.Provider[PayPalConfig]):
     """PayPal, through its REST APIs (no SDK).
 
-    Two steps are PayPal's own and need a call paywire's interface has no name for:
+    Two steps are PayPal's own:
 
     * **Capture after approval.** A PayPal checkout only *approves* the order
-      (``CHECKOUT_COMPLETED``); the money moves when the order is captured. Call
-      :meth:`capture_order` with the order id (``CheckoutSession.id``, also the ``token`` query
-      parameter on ``success_url``) when the customer comes back, and/or from a
-      ``CHECKOUT_COMPLETED`` webhook handler (:func:`paywire_paypal.capture_approved_orders`
-      makes that handler). Both are idempotent. ``PAYMENT_SUCCEEDED`` follows the capture.
+      (``CHECKOUT_COMPLETED``); the money moves when the order is captured. The webhook
+      processor does it (:meth:`follow_up`, run before the app's handlers); an app that wants
+      the money sooner may also call :meth:`capture_order` with the order id
+      (``CheckoutSession.id``, also the ``token`` query parameter on ``success_url``) when the
+      customer comes back. Both are idempotent. ``PAYMENT_SUCCEEDED`` follows the capture.
     * **Payment token after setup.** An approved setup token becomes a saved method with
       :meth:`complete_setup` (the setup token is ``SetupSession.id``, also the
       ``approval_token_id`` query parameter on ``success_url``).
@@ -144,9 +157,9 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
         },
         notes={
             Capability.CHECKOUT: (
-                "the buyer approves the order on PayPal; the money moves only when the app "
-                "captures it: call capture_order(order_id) on return or on CHECKOUT_COMPLETED "
-                "(paywire_paypal.capture_approved_orders); PAYMENT_SUCCEEDED follows the capture"
+                "the buyer approves the order on PayPal; the money moves when the order is "
+                "captured, which the webhook processor does on CHECKOUT_COMPLETED (or the app "
+                "calls capture_order on return); PAYMENT_SUCCEEDED follows the capture"
             ),
             Capability.SAVE_ON_CHECKOUT: (
                 "vaults the PayPal wallet on a successful capture (needs vaulting enabled on the "
@@ -334,6 +347,24 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
             status=SessionStatus.OPEN,
             customer_id=customer.provider_customer_id if customer is not None else None,
         )
+
+    def follow_up(self, event: paywire.WebhookEvent) -> None:
+        """Capture the order of a ``CHECKOUT.ORDER.APPROVED`` event (see :class:`paywire.Provider`).
+
+        :class:`paywire.webhooks.WebhookProcessor` runs this before the app's handlers, so an
+        approved checkout is paid — and ``PAYMENT_SUCCEEDED`` arrives — without PayPal-specific
+        code in the app. A final failure (the funding source was declined: the buyer has to
+        approve again) is logged, not raised, since redelivering the event cannot change it;
+        transient failures are raised, so the event is redelivered and the capture tried again.
+        """
+        if event.raw_type != "CHECKOUT.ORDER.APPROVED" or not event.session_id:
+            return
+        try:
+            self.capture_order(event.session_id)
+        except _FINAL_CAPTURE_FAILURES as exc:
+            _log.warning(
+                "PayPal order %s was approved but could not be captured: %s", event.session_id, exc
+            )
 
     def capture_order(
         self, order_id: str, *, idempotency_key: str | None = None
