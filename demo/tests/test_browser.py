@@ -15,7 +15,7 @@ from decimal import Decimal
 import httpx
 import pytest
 from paywire_demo import Environment, load_harnesses
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from paywire import Money
 
@@ -138,3 +138,67 @@ def test_the_shop_shows_paid_invoices_without_a_pay_button(
     finally:
         page.close()
     assert httpx.get(f"{shop.base_url}/invoices/{record.id}").json()["status"] == "paid"
+
+
+def _new_invoice_and_pay_button(page: Page, env: Environment, provider: str, amount: str) -> str:
+    page.goto(env.shop.base_url)
+    page.fill("#amount", amount)
+    page.click("#create")
+    invoice_id = env.shop.book.all()[0].id
+    assert page.inner_text(f"#status-{invoice_id}") == "open"
+    page.click(f"#pay-{invoice_id}-{provider}")
+    return invoice_id
+
+
+def test_pay_an_invoice_on_the_paypal_approval_page(
+    browser: Browser, shop_env: Environment
+) -> None:
+    """PayPal: the buyer approves on the approval page; the processor's follow-up captures the
+    order and the capture's webhook marks the invoice paid."""
+    page = browser.new_page()
+    try:
+        invoice_id = _new_invoice_and_pay_button(page, shop_env, "paypal", "30.00")
+        page.wait_for_selector("#approve")
+        assert "/paypal/" in page.url
+        assert "30.00" in page.content()
+        page.click("#approve")
+        page.wait_for_url(f"{shop_env.shop.base_url}/success*")
+        assert "token=" in page.url  # PayPal adds the order id and the payer id
+        _wait_paid(shop_env, invoice_id)
+        page.reload()
+        assert page.get_attribute("#invoice", "data-status") == "paid"
+    finally:
+        page.close()
+
+
+def test_cancel_on_the_paypal_approval_page(browser: Browser, shop_env: Environment) -> None:
+    page = browser.new_page()
+    try:
+        invoice_id = _new_invoice_and_pay_button(page, shop_env, "paypal", "12.00")
+        page.wait_for_selector("#cancel")
+        page.click("#cancel")
+        page.wait_for_url(f"{shop_env.shop.base_url}/cancel*")
+        assert _status(shop_env, invoice_id) == "open"
+    finally:
+        page.close()
+
+
+def test_pay_an_invoice_on_the_razorpay_payment_link_page(
+    browser: Browser, shop_env: Environment
+) -> None:
+    page = browser.new_page()
+    try:
+        invoice_id = _new_invoice_and_pay_button(page, shop_env, "razorpay", "45.00")
+        page.wait_for_selector("#card-number")
+        assert "/razorpay/" in page.url
+        page.fill("#card-number", "4111 1111 1111 1111")
+        page.click("#pay")
+        page.wait_for_url(f"{shop_env.shop.base_url}/success*")
+        # Razorpay's callback carries the payment, the link and a signature over them.
+        assert "razorpay_payment_id=" in page.url
+        assert "razorpay_signature=" in page.url
+        _wait_paid(shop_env, invoice_id)
+        page.reload()
+        assert page.get_attribute("#invoice", "data-status") == "paid"
+    finally:
+        page.close()

@@ -23,9 +23,9 @@ def test_demo_walks_the_whole_stripe_flow(tmp_path: Path) -> None:
     assert code == 0, text
     for step in (
         "create_checkout_session",
-        "customer pays with a test card",
+        "customer pays on the hosted page (test card / approval)",
         "signed webhook verified and processed; invoice paid",
-        "customer saves a card on the hosted page",
+        "customer saves a payment method on the hosted page",
         "charge_payment_method",
         "renewal invoice paid through its webhook",
         "create_refund",

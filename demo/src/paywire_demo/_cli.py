@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     from paywire_demo._flow import Demo
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     if args.workdir is not None:
         return Demo(console, args.workdir, args.provider).run(keep_serving=args.keep_serving)
     with tempfile.TemporaryDirectory(prefix="paywire-demo-") as folder:

@@ -24,6 +24,7 @@ from paywire import (
     Customer,
     Money,
     NotFound,
+    PaymentMethodInfo,
     Paywire,
     PaywireError,
     Provider,
@@ -75,15 +76,24 @@ def open_environment(workdir: Path, harnesses: dict[str, Harness]) -> Iterator[E
                             settings=settings[name],
                             control=sandbox.control,
                         )
+                        # PayPal signs with its own certificate: no shared secret to give.
+                        secret = str(settings[name].get("webhook_secret") or "")
                         harnesses[name].register_webhook(
-                            contexts[name],
-                            f"{url}/webhooks/{name}",
-                            settings[name]["webhook_secret"],
+                            contexts[name], f"{url}/webhooks/{name}", secret
                         )
                     yield Environment(sandbox, shop, contexts)
         finally:
             store.close()
             book.close()
+
+
+def _describe_method(info: PaymentMethodInfo) -> str:
+    if info.last4:
+        expiry = f"{info.exp_month}/{info.exp_year}"
+        return f"{info.type} {info.brand} ending {info.last4}, expires {expiry}"
+    if info.email:
+        return f"{info.type} account {info.email}"
+    return info.type
 
 
 class StepFailed(Exception):
@@ -226,7 +236,7 @@ class Demo:
                     lambda r: f"HTTP {r.status_code}, {len(r.content)} bytes of HTML",
                 )
                 self._step(
-                    "customer pays with a test card",
+                    "customer pays on the hosted page (test card / approval)",
                     lambda: harness.complete_checkout(ctx, session),
                     lambda url: f"sent back to {url}",
                 )
@@ -253,14 +263,14 @@ class Demo:
                 lambda s: f"{s.id} → {s.url}",
             )
             saved = self._step(
-                "customer saves a card on the hosted page",
+                "customer saves a payment method on the hosted page",
                 lambda: harness.complete_setup(ctx, setup),
                 lambda m: f"saved method {m.id}",
             )
             self._step(
                 "get_payment_method_details",
                 lambda: provider.get_payment_method_details(saved.id),
-                lambda i: f"{i.brand} ending {i.last4}, expires {i.exp_month}/{i.exp_year}",
+                _describe_method,
             )
             renewal = shop.new_invoice(_sample_amount(currency, 19, "99"), "Renewal")
             charge = self._step(
