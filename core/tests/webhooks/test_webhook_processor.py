@@ -8,9 +8,12 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 from webhook_support import (
     SECRET,
@@ -67,7 +70,29 @@ def test_a_new_event_is_processed_once(processor: WebhookProcessor, store: Event
     assert stored.raw_body == body
     assert stored.event == result.event
     assert stored.event_json is not None
-    assert json.loads(stored.event_json) == to_json_dict(result.event)
+    # The provider's payload is the raw body: stored once, not again inside the event's JSON.
+    stored_json = json.loads(stored.event_json)
+    assert stored_json["data"] == "$raw_body"
+    assert stored_json == {**to_json_dict(result.event), "data": "$raw_body"}
+    assert stored.event.data == json.loads(body)
+
+
+def test_event_data_that_is_not_the_payload_is_stored_as_is(
+    store: EventStore, acme: AcmeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    normalize = acme.handle_webhook_event
+
+    def trimmed(payload: Mapping[str, Any]) -> WebhookEvent:
+        return attrs.evolve(normalize(payload), data={"kept": "only this"})
+
+    monkeypatch.setattr(acme, "handle_webhook_event", trimmed)
+    processor = WebhookProcessor({"acme": acme}, store)
+    result = deliver(processor, event_body("evt_2"))
+    stored = store.get("acme", "evt_2")
+    assert stored is not None
+    assert stored.event_json is not None
+    assert json.loads(stored.event_json)["data"] == {"kept": "only this"}
+    assert stored.event == result.event
 
 
 def test_a_duplicate_is_answered_2xx_without_running_handlers(processor: WebhookProcessor) -> None:

@@ -47,7 +47,13 @@ import attrs
 from paywire._errors import ConfigurationError, InvalidSignature, UnknownEvent
 from paywire._secrets import redact
 from paywire._types import EventType, WebhookEvent
-from paywire.webhooks._store import EventStore, FinishStatus, NewEvent, StoredEvent
+from paywire.webhooks._store import (
+    DATA_IS_RAW_BODY,
+    EventStore,
+    FinishStatus,
+    NewEvent,
+    StoredEvent,
+)
 
 if TYPE_CHECKING:
     from paywire._plugins import Paywire
@@ -284,7 +290,7 @@ class WebhookProcessor:
             provider=provider,
             event_id=event.id,
             event_type=event.type.value,
-            event_json=_to_json(event),
+            event_json=_to_json(event, payload),
             raw_body=body,
         )
         claim = self.store.record_and_claim(record, lease_seconds=self.lease_seconds)
@@ -433,7 +439,11 @@ class WebhookProcessor:
         return WsgiEndpoint(self, provider, max_body_bytes=max_body_bytes)
 
 
-def _to_json(event: WebhookEvent) -> str:
+def _to_json(event: WebhookEvent, payload: Mapping[str, Any]) -> str:
     from paywire._convert import to_json_dict
 
-    return json.dumps(to_json_dict(event), separators=(",", ":"), ensure_ascii=False)
+    raw = event.data is payload or event.data == payload
+    data = to_json_dict(attrs.evolve(event, data={}) if raw else event)
+    if raw:
+        data["data"] = DATA_IS_RAW_BODY  # rebuilt from the stored raw body (StoredEvent.event)
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)

@@ -149,7 +149,16 @@ class StoredEvent:
         from paywire._convert import from_json_dict
         from paywire._types import WebhookEvent
 
-        return from_json_dict(json.loads(self.event_json), WebhookEvent)
+        data = json.loads(self.event_json)
+        if data.get("data") == DATA_IS_RAW_BODY:
+            data["data"] = json.loads(self.raw_body)
+        return from_json_dict(data, WebhookEvent)
+
+
+#: Stands for ``WebhookEvent.data`` in ``event_json`` when the data is the raw body parsed (what
+#: every provider puts there): storing the provider's payload twice doubles what each commit
+#: writes.
+DATA_IS_RAW_BODY = "$raw_body"
 
 
 @runtime_checkable
