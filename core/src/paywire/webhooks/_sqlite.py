@@ -316,13 +316,15 @@ class SQLiteEventStore:
         backoff: float = 0.0,
     ) -> list[StoredEvent]:
         now = self._clock()
-        token = new_token()
         conn = self._conn()
-        # Numbered parameters; ?1, ?2 and ?5 are unused by the probe, which SQLite allows.
-        params = (token, now + lease_seconds, now, provider, max(limit, 0), backoff, MAX_BACKOFF)
+        # Numbered parameters; ?1, ?2 and ?5 are unused by the probe, which SQLite allows. The
+        # probe runs after every processed event, so it comes before anything else is made.
+        params: tuple[Any, ...] = (None, None, now, provider, 0, backoff, MAX_BACKOFF)
         probe = self._sql["any_deferred" if deferred_only else "any_pending"]
         if not conn.execute(probe, params).fetchone()[0]:
             return []
+        token = new_token()
+        params = (token, now + lease_seconds, now, provider, max(limit, 0), backoff, MAX_BACKOFF)
         sql = self._sql["claim_deferred" if deferred_only else "claim_pending"]
         rows = conn.execute(sql, params).fetchall()
         return sorted((_row(r, token) for r in rows), key=lambda e: e.received_at)
