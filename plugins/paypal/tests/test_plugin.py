@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.metadata
+import subprocess
+import sys
 import types
 
 import paywire
@@ -62,3 +64,16 @@ def test_capabilities_are_declared_with_notes() -> None:
     for capability in (Capability.CHECKOUT, Capability.SETUP, Capability.WEBHOOKS):
         assert caps.notes[capability]
     assert "capture_order" in caps.notes[Capability.CHECKOUT]
+
+
+def test_loading_the_plugin_imports_neither_httpx_nor_cryptography() -> None:
+    """Every `Paywire()` loads the plugin: its heavy imports wait until the provider is used
+    (core/benchmarks/bench_import.py measures the whole discovery)."""
+    code = (
+        "import sys, paywire\n"
+        "pw = paywire.Paywire(allow=['paypal'])\n"
+        "assert 'paypal' in pw.providers, pw.skipped\n"
+        "heavy = [m for m in ('httpx', 'cryptography') if m in sys.modules]\n"
+        "assert not heavy, f'imported by discovery: {heavy}'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

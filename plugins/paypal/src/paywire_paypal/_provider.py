@@ -11,9 +11,10 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 import paywire
 from paywire import Capabilities, Capability, PaymentStatus, RefundStatus, SessionStatus

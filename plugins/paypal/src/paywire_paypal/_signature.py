@@ -20,16 +20,17 @@ import urllib.parse
 import zlib
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 
 import paywire
+
+if TYPE_CHECKING:
+    # cryptography is imported when a signature is first checked: loading the plugin (every
+    # `Paywire()` does) must stay cheap.
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 __all__ = [
     "AUTH_ALGO",
@@ -166,6 +167,8 @@ def check_cert_url(url: str, trusted_hosts: Collection[str]) -> str:
 
 
 def _common_name(cert: x509.Certificate) -> str:
+    from cryptography.x509.oid import NameOID
+
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     value = names[0].value if names else ""
     return value if isinstance(value, str) else value.decode("utf-8", "replace")
@@ -173,6 +176,9 @@ def _common_name(cert: x509.Certificate) -> str:
 
 def load_certificate(pem: bytes, *, now: datetime) -> rsa.RSAPublicKey:
     """The RSA key of a PEM certificate fit to sign PayPal webhooks at ``now``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     if len(pem) > _MAX_CERT_BYTES:
         raise paywire.InvalidSignature("the signing certificate is too large")
     try:
@@ -236,6 +242,10 @@ def verify_offline(
     key: rsa.RSAPublicKey,
 ) -> None:
     """Check ``signed.signature`` over the delivery's message with ``key``."""
+    from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
     message = signed_message(signed.transmission_id, signed.transmission_time, webhook_id, payload)
     try:
         key.verify(signed.signature, message, padding.PKCS1v15(), hashes.SHA256())
