@@ -43,6 +43,7 @@ from paywire import (
     ISO_RULES,
     Capabilities,
     Capability,
+    ConfigurationError,
     EventType,
     Provider,
     ProviderConfig,
@@ -89,8 +90,9 @@ class SoakProvider(Provider[ProviderConfig]):
             data=dict(payload),
         )
 
-    def _webhooks_only(self) -> NotImplementedError:
-        return NotImplementedError("the soak provider only sends webhooks")
+    def _webhooks_only(self) -> ConfigurationError:
+        # Deliberately webhook-only: the soak exercises the processor, nothing else.
+        return ConfigurationError("the soak provider only sends webhooks")
 
     def create_checkout_session(self, *a: Any, **k: Any) -> Any:
         raise self._webhooks_only()
