@@ -8,6 +8,7 @@ import httpx
 import pytest
 from minipay import API_KEY, MiniHarness, MiniProvider
 
+import paywire
 import paywire_contract
 from paywire_contract import Harness, SandboxUnavailable, ScenarioContext
 
@@ -34,12 +35,9 @@ def test_harness_is_abstract_with_optional_defaults() -> None:
         "sandbox_settings",
         "build_provider",
         "secrets",
-        "customer",
         "saved_method",
         "charge_currency",
-        "complete_checkout",
         "complete_setup",
-        "register_webhook",
         "sign_webhook",
         "webhook_samples",
         "unknown_event",
@@ -48,6 +46,10 @@ def test_harness_is_abstract_with_optional_defaults() -> None:
     assert Harness.live_settings(harness, {"ANY": "x"}) is None
     assert Harness.zero_decimal_currency(harness) is None
     assert Harness.three_decimal_currency(harness) is None
+    customer = Harness.customer(harness)
+    assert customer.id
+    assert customer.email
+    assert customer.provider_customer_id is None  # new to the provider: it creates the customer
 
 
 def _provider() -> MiniProvider:
@@ -66,6 +68,78 @@ def test_context_without_sandbox_control_says_so() -> None:
             ctx.control("POST", "minipay/methods", {"kind": "succeeds"})
         assert ctx.name == "minipay"
         assert API_KEY not in repr(ctx)
+    finally:
+        provider.close()
+
+
+def _recording_context(
+    answer: httpx.Response,
+) -> tuple[ScenarioContext, MiniProvider, list[tuple[str, str, Any]]]:
+    seen: list[tuple[str, str, Any]] = []
+
+    def control(method: str, path: str, json: Any = None) -> httpx.Response:
+        seen.append((method, path, json))
+        return answer
+
+    provider = _provider()
+    return ScenarioContext("sandbox", provider, None, {}, control=control), provider, seen
+
+
+def test_control_json_returns_the_object_or_says_what_failed() -> None:
+    ctx, provider, seen = _recording_context(httpx.Response(200, json={"id": "x"}))
+    try:
+        assert ctx.control_json("POST", "minipay/methods", {"kind": "succeeds"}) == {"id": "x"}
+    finally:
+        provider.close()
+    assert seen == [("POST", "/minipay/methods", {"kind": "succeeds"})]
+
+    for answer, message in [
+        (httpx.Response(404, text="no such session"), r"POST /m/x answered 404: no such session"),
+        (httpx.Response(200, json=["not", "an", "object"]), r"POST /m/x did not answer a JSON"),
+    ]:
+        ctx, provider, _ = _recording_context(answer)
+        try:
+            with pytest.raises(AssertionError, match=message):
+                ctx.control_json("POST", "/m/x")
+        finally:
+            provider.close()
+
+
+def test_default_sandbox_plumbing_calls_the_control_api() -> None:
+    """The defaults for hosted pages and webhook registration, as every provider's sandbox fake
+    offers them."""
+    harness = MiniHarness()
+    redirect = {"redirect_url": "https://shop.example/ok"}
+    ctx, provider, seen = _recording_context(httpx.Response(200, json=redirect))
+    session = paywire.CheckoutSession(
+        "minipay", "cs_1", "https://pay.example/1", "inv_1", paywire.Money("5.00", "USD")
+    )
+    try:
+        assert (
+            Harness.complete_checkout(harness, ctx, session, "decline") == redirect["redirect_url"]
+        )
+        assert harness.complete_hosted_page(ctx, "ss_2") == redirect
+        Harness.register_webhook(harness, ctx, "http://127.0.0.1:9/hook", "whsec_x")
+    finally:
+        provider.close()
+    assert seen == [
+        ("POST", "/minipay/checkout/cs_1/complete", {"outcome": "decline"}),
+        ("POST", "/minipay/checkout/ss_2/complete", {"outcome": "success"}),
+        (
+            "POST",
+            "/webhooks/endpoints",
+            {
+                "provider": "minipay",
+                "url": "http://127.0.0.1:9/hook",
+                "secret": "whsec_x",
+                "extra": {},
+            },
+        ),
+    ]
+    # No redirect named (a failed payment leaves the page payable): an empty URL.
+    ctx, provider, _ = _recording_context(httpx.Response(200, json={"status": "failed"}))
+    try:
+        assert Harness.complete_checkout(harness, ctx, session, "decline") == ""
     finally:
         provider.close()
 

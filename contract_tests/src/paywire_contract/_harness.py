@@ -10,7 +10,14 @@ Differences from the shared brief, and why:
   that uses ``ctx.control`` instead of ``ctx.sandbox.control`` works in every mode. Use
   ``ctx.sandbox`` only for what does not need to replay.
 * ``live_settings``, ``zero_decimal_currency`` and ``three_decimal_currency`` have defaults
-  (``None``: not available) so a minimal harness stays small; everything else is abstract.
+  (``None``: not available) so a minimal harness stays small, and so does ``customer`` (a
+  customer the provider does not know yet).
+* The sandbox plumbing that is the same for every provider has a default too:
+  :meth:`Harness.register_webhook` registers the endpoint through ``/webhooks/endpoints`` (with
+  :meth:`Harness.webhook_extra` for provider-specific data such as PayPal's webhook id) and
+  :meth:`Harness.complete_checkout` completes the hosted page through
+  ``/{provider_name}/checkout/{id}/complete`` (:meth:`Harness.complete_hosted_page`, which
+  ``complete_setup`` implementations call as well). Everything else is abstract.
 * ``volatile_fields`` (default: none) names request fields that replay must not match on.
 * ``ScenarioContext.control`` raises :class:`SandboxUnavailable` in live test mode; the suite
   skips a test whose scenario needs the sandbox, with that reason.
@@ -25,8 +32,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import attrs
 import httpx
 
+import paywire
+
 if TYPE_CHECKING:
-    import paywire
     from paywire_sandbox import RunningSandbox
 
 __all__ = ["Harness", "MethodKind", "Mode", "SandboxUnavailable", "ScenarioContext"]
@@ -83,6 +91,19 @@ class ScenarioContext:
         if not path.startswith("/"):
             path = "/" + path
         return self._control(method, path, json)
+
+    def control_json(self, method: str, path: str, json: Any = None) -> dict[str, Any]:
+        """:meth:`control`, for a call that must succeed and answer a JSON object: returns the
+        object; raises :class:`AssertionError` (naming the call, the status and the start of the
+        body) when the sandbox answers an error or anything but an object."""
+        response = self.control(method, path, json)
+        what = f"sandbox control {method} {path}"
+        if not response.is_success:
+            raise AssertionError(f"{what} answered {response.status_code}: {response.text[:300]}")
+        body = response.json()
+        if not isinstance(body, dict):
+            raise AssertionError(f"{what} did not answer a JSON object")
+        return body
 
     @property
     def name(self) -> str:
@@ -141,9 +162,12 @@ class Harness(abc.ABC):
 
     # -- scenario data -----------------------------------------------------------------------
 
-    @abc.abstractmethod
     def customer(self) -> paywire.Customer:
-        """A customer for checkout and setup sessions (the app's view of them)."""
+        """A customer for checkout and setup sessions (the app's view of them). Default: one the
+        provider does not know yet (no ``provider_customer_id``), so the provider creates it."""
+        return paywire.Customer(
+            id="contract-customer-1", email="buyer@example.com", name="Contract Buyer"
+        )
 
     @abc.abstractmethod
     def saved_method(self, ctx: ScenarioContext, kind: MethodKind) -> paywire.SavedPaymentMethod:
@@ -164,26 +188,57 @@ class Harness(abc.ABC):
 
     # -- hosted pages ------------------------------------------------------------------------
 
-    @abc.abstractmethod
+    def complete_hosted_page(
+        self, ctx: ScenarioContext, session_id: str, outcome: str = "success"
+    ) -> dict[str, Any]:
+        """Complete the sandbox's hosted page for ``session_id`` (a checkout or a setup session)
+        as the customer would, with the test card or buyer for ``outcome``; returns the
+        sandbox's answer (``redirect_url`` and whatever the provider's fake adds, such as the
+        saved method). Calls ``POST /_sandbox/{provider_name}/checkout/{session_id}/complete``.
+        """
+        return ctx.control_json(
+            "POST", f"/{self.provider_name}/checkout/{session_id}/complete", {"outcome": outcome}
+        )
+
     def complete_checkout(
         self, ctx: ScenarioContext, session: paywire.CheckoutSession, outcome: str = "success"
     ) -> str:
-        """Complete the hosted checkout as the customer would (normally
-        ``ctx.control("POST", f"/{name}/checkout/{session.id}/complete", {"outcome": outcome})``);
-        returns the URL the customer is sent back to."""
+        """Complete the hosted checkout as the customer would; returns the URL the customer is
+        sent back to (``""`` when the sandbox names none, e.g. a failed payment that leaves the
+        page payable). Default: :meth:`complete_hosted_page`. Override it when the provider
+        needs more (PayPal captures the approved order)."""
+        redirect = self.complete_hosted_page(ctx, session.id, outcome).get("redirect_url")
+        return redirect if isinstance(redirect, str) else ""
 
     @abc.abstractmethod
     def complete_setup(
         self, ctx: ScenarioContext, session: paywire.SetupSession
     ) -> paywire.SavedPaymentMethod:
-        """Complete the hosted setup page with a card that succeeds; returns the saved method."""
+        """Complete the hosted setup page with a card that succeeds (normally
+        :meth:`complete_hosted_page`, then reading the saved method from its answer or from the
+        provider); returns the saved method."""
 
     # -- webhooks ----------------------------------------------------------------------------
 
-    @abc.abstractmethod
     def register_webhook(self, ctx: ScenarioContext, url: str, secret: str) -> None:
         """Make the provider (the sandbox) send this test's events to ``url``, signed with
-        ``secret`` (normally ``ctx.control("POST", "/webhooks/endpoints", {...})``)."""
+        ``secret``. Default: ``POST /_sandbox/webhooks/endpoints`` for :attr:`provider_name`,
+        with :meth:`webhook_extra`."""
+        ctx.control_json(
+            "POST",
+            "/webhooks/endpoints",
+            {
+                "provider": self.provider_name,
+                "url": url,
+                "secret": secret,
+                "extra": self.webhook_extra(ctx),
+            },
+        )
+
+    def webhook_extra(self, ctx: ScenarioContext) -> dict[str, str]:
+        """Provider-specific data the sandbox signs this test's deliveries with, fixed at
+        registration (PayPal: ``{"webhook_id": …}``). Default: none."""
+        return {}
 
     @abc.abstractmethod
     def sign_webhook(self, payload: bytes, secret: str, *, timestamp: int) -> dict[str, str]:

@@ -33,9 +33,13 @@ def test_built_from_settings_and_environment() -> None:
 def test_not_available_without_credentials_or_when_disabled() -> None:
     with paywire.Paywire(allow=["paypal"], environ={}) as pw:
         assert pw.provider("paypal").available() is False
-    settings = {"paypal": {"client_id": "c", "client_secret": "s", "enabled": False}}
-    with paywire.Paywire(allow=["paypal"], environ={}, settings=settings) as pw:
-        assert pw.provider("paypal").available() is False
+    for incomplete in (
+        {"client_id": "c", "client_secret": "s", "enabled": False},
+        {"client_id": "c", "client_secret": ""},
+        {"client_id": "", "client_secret": "s"},
+    ):
+        with paywire.Paywire(allow=["paypal"], environ={}, settings={"paypal": incomplete}) as pw:
+            assert pw.provider("paypal").available() is False
 
 
 def test_api_version_and_contract_entry_point() -> None:

@@ -39,12 +39,6 @@ DEFAULT_WEBHOOK_TOLERANCE: Final = 300
 VERIFICATION_MODES: Final = frozenset({"offline", "postback"})
 
 
-def _secret(value: paywire.Secret | str | None) -> paywire.Secret | None:
-    if value is None or isinstance(value, paywire.Secret):
-        return value
-    return paywire.Secret(value)
-
-
 def _hosts(value: str | Iterable[str]) -> tuple[str, ...]:
     # From the environment the setting arrives as one comma-separated string.
     items = value.split(",") if isinstance(value, str) else list(value)
@@ -88,7 +82,7 @@ class PayPalConfig(paywire.ProviderConfig):
     """
 
     client_id: str | None = None
-    client_secret: paywire.Secret | None = attrs.field(default=None, converter=_secret)
+    client_secret: paywire.Secret | None = paywire.secret_field()  # noqa: RUF009 - attrs field
     webhook_id: str | None = None
     webhook_verification: str = attrs.field(default="offline", validator=_mode)
     webhook_tolerance: int = attrs.field(default=DEFAULT_WEBHOOK_TOLERANCE, validator=_tolerance)

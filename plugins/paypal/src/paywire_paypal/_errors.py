@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import httpx
 
 import paywire
+from paywire_paypal._fields import str_or_none
 
 __all__ = [
     "ALREADY_REFUNDED_ISSUES",
@@ -84,10 +85,6 @@ class PayPalErrorBody:
         return self.issue or self.name
 
 
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def parse_error_body(content: bytes) -> PayPalErrorBody:
     """Read a PayPal (or OAuth) error body; anything unreadable gives an empty result."""
     try:
@@ -100,14 +97,14 @@ def parse_error_body(content: bytes) -> PayPalErrorBody:
     details = data.get("details")
     if isinstance(details, list):
         for detail in details:
-            if isinstance(detail, Mapping) and _text(detail.get("issue")):
-                issue = _text(detail.get("issue"))
-                description = _text(detail.get("description"))
+            if isinstance(detail, Mapping) and str_or_none(detail.get("issue")):
+                issue = str_or_none(detail.get("issue"))
+                description = str_or_none(detail.get("description"))
                 break
     return PayPalErrorBody(
-        name=_text(data.get("name")) or _text(data.get("error")),
-        message=_text(data.get("message")) or _text(data.get("error_description")),
-        debug_id=_text(data.get("debug_id")),
+        name=str_or_none(data.get("name")) or str_or_none(data.get("error")),
+        message=str_or_none(data.get("message")) or str_or_none(data.get("error_description")),
+        debug_id=str_or_none(data.get("debug_id")),
         issue=issue,
         description=description,
     )

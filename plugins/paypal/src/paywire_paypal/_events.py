@@ -28,12 +28,12 @@ rules; a malformed amount makes the event :class:`~paywire.UnknownEvent` rather 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Final
 
 import paywire
 from paywire import EventType
 from paywire_paypal._currency import parse_money
+from paywire_paypal._fields import as_list, as_mapping, aware_time, str_or_none
 
 __all__ = ["EVENT_TYPES", "normalize_event"]
 
@@ -69,23 +69,11 @@ class _Malformed(Exception):
     """The event's resource cannot be read exactly."""
 
 
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _obj(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _money(value: object) -> paywire.Money | None:
     """A PayPal ``Money`` object, exactly; ``None`` when absent."""
     if value is None:
         return None
-    money = _obj(value)
+    money = as_mapping(value)
     currency, amount = money.get("currency_code"), money.get("value")
     if not isinstance(currency, str) or not isinstance(amount, str):
         raise _Malformed("amount without currency_code and value strings")
@@ -101,56 +89,46 @@ def _money(value: object) -> paywire.Money | None:
 
 def _link_id(resource: Mapping[str, Any], rel: str, marker: str) -> str | None:
     """The last path segment of the ``rel`` link whose href contains ``marker``."""
-    for link in _list(resource.get("links")):
-        item = _obj(link)
-        href = _str(item.get("href"))
+    for link in as_list(resource.get("links")):
+        item = as_mapping(link)
+        href = str_or_none(item.get("href"))
         if item.get("rel") == rel and href and marker in href:
             return href.rstrip("/").rsplit("/", 1)[-1] or None
     return None
 
 
-def _created(payload: Mapping[str, Any]) -> datetime | None:
-    raw = _str(payload.get("create_time"))
-    if raw is None:
-        return None
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    return when if when.utcoffset() is not None else None
-
-
 def _order_fields(resource: Mapping[str, Any]) -> dict[str, Any]:
-    units = [_obj(u) for u in _list(resource.get("purchase_units"))]
+    units = [as_mapping(u) for u in as_list(resource.get("purchase_units"))]
     first = units[0] if units else {}
     total: paywire.Money | None = None
     for unit in units:
         amount = _money(unit.get("amount"))
         if amount is not None:
             total = amount if total is None else total + amount
-    captures = _list(_obj(first.get("payments")).get("captures"))
-    capture = _obj(captures[0]) if captures else {}
-    vault = _obj(_obj(_obj(_obj(resource.get("payment_source")).get("paypal")).get("attributes")))
-    vault = _obj(vault.get("vault"))
+    captures = as_list(as_mapping(first.get("payments")).get("captures"))
+    capture = as_mapping(captures[0]) if captures else {}
+    wallet = as_mapping(as_mapping(resource.get("payment_source")).get("paypal"))
+    vault = as_mapping(as_mapping(wallet.get("attributes")).get("vault"))
     return {
-        "invoice_id": _str(first.get("invoice_id"))
-        or _str(first.get("custom_id"))
-        or _str(first.get("reference_id")),
+        "invoice_id": str_or_none(first.get("invoice_id"))
+        or str_or_none(first.get("custom_id"))
+        or str_or_none(first.get("reference_id")),
         "amount": total,
-        "session_id": _str(resource.get("id")) or _str(resource.get("order_id")),
-        "transaction_id": _str(capture.get("id")),
-        "payment_method_id": _str(vault.get("id")),
-        "customer_id": _str(_obj(vault.get("customer")).get("id")),
+        "session_id": str_or_none(resource.get("id")) or str_or_none(resource.get("order_id")),
+        "transaction_id": str_or_none(capture.get("id")),
+        "payment_method_id": str_or_none(vault.get("id")),
+        "customer_id": str_or_none(as_mapping(vault.get("customer")).get("id")),
     }
 
 
 def _capture_fields(resource: Mapping[str, Any]) -> dict[str, Any]:
-    related = _obj(_obj(resource.get("supplementary_data")).get("related_ids"))
+    related = as_mapping(as_mapping(resource.get("supplementary_data")).get("related_ids"))
     return {
-        "invoice_id": _str(resource.get("invoice_id")) or _str(resource.get("custom_id")),
+        "invoice_id": str_or_none(resource.get("invoice_id"))
+        or str_or_none(resource.get("custom_id")),
         "amount": _money(resource.get("amount")),
-        "transaction_id": _str(resource.get("id")),
-        "session_id": _str(related.get("order_id")) or _link_id(resource, "up", "/orders/"),
+        "transaction_id": str_or_none(resource.get("id")),
+        "session_id": str_or_none(related.get("order_id")) or _link_id(resource, "up", "/orders/"),
     }
 
 
@@ -161,29 +139,30 @@ def _refund_fields(resource: Mapping[str, Any], resource_type: str) -> dict[str,
         fields["amount"] = None
         return fields
     return {
-        "invoice_id": _str(resource.get("invoice_id")) or _str(resource.get("custom_id")),
+        "invoice_id": str_or_none(resource.get("invoice_id"))
+        or str_or_none(resource.get("custom_id")),
         "amount": _money(resource.get("amount")),
-        "refund_id": _str(resource.get("id")),
+        "refund_id": str_or_none(resource.get("id")),
         "transaction_id": _link_id(resource, "up", "/captures/"),
     }
 
 
 def _token_fields(resource: Mapping[str, Any]) -> dict[str, Any]:
-    metadata = _obj(resource.get("metadata"))
+    metadata = as_mapping(resource.get("metadata"))
     return {
-        "payment_method_id": _str(resource.get("id")),
-        "customer_id": _str(_obj(resource.get("customer")).get("id")),
-        "session_id": _str(metadata.get("order_id")),
+        "payment_method_id": str_or_none(resource.get("id")),
+        "customer_id": str_or_none(as_mapping(resource.get("customer")).get("id")),
+        "session_id": str_or_none(metadata.get("order_id")),
     }
 
 
 def _dispute_fields(resource: Mapping[str, Any]) -> dict[str, Any]:
-    transactions = _list(resource.get("disputed_transactions"))
-    first = _obj(transactions[0]) if transactions else {}
+    transactions = as_list(resource.get("disputed_transactions"))
+    first = as_mapping(transactions[0]) if transactions else {}
     return {
-        "invoice_id": _str(first.get("invoice_number")) or _str(first.get("custom")),
+        "invoice_id": str_or_none(first.get("invoice_number")) or str_or_none(first.get("custom")),
         "amount": _money(resource.get("dispute_amount")),
-        "transaction_id": _str(first.get("seller_transaction_id")),
+        "transaction_id": str_or_none(first.get("seller_transaction_id")),
     }
 
 
@@ -216,7 +195,7 @@ def normalize_event(provider: str, payload: Mapping[str, Any]) -> paywire.Webhoo
             fields = _order_fields(resource)
         elif raw_type in ("PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED"):
             fields = _refund_fields(resource, resource_type)
-            status = _str(resource.get("status"))
+            status = str_or_none(resource.get("status"))
             if raw_type == "PAYMENT.CAPTURE.REFUNDED" and resource_type != "capture" and status:
                 event_type = _REFUND_STATUS.get(status, mapped)
         elif raw_type.startswith("PAYMENT.CAPTURE."):
@@ -225,7 +204,7 @@ def normalize_event(provider: str, payload: Mapping[str, Any]) -> paywire.Webhoo
             fields = _token_fields(resource)
         else:
             fields = _dispute_fields(resource)
-            if _str(resource.get("status")) in _DISPUTE_CLOSED_STATUSES:
+            if str_or_none(resource.get("status")) in _DISPUTE_CLOSED_STATUSES:
                 event_type = EventType.DISPUTE_CLOSED
     except (_Malformed, paywire.InvalidAmount) as exc:
         raise paywire.UnknownEvent(
@@ -238,7 +217,7 @@ def normalize_event(provider: str, payload: Mapping[str, Any]) -> paywire.Webhoo
         id=event_id,
         type=event_type,
         raw_type=raw_type,
-        created_at=_created(payload),
+        created_at=aware_time(payload.get("create_time")),
         data=dict(payload),
         **fields,
     )

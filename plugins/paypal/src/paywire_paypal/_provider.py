@@ -10,7 +10,6 @@ import re
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 if TYPE_CHECKING:
@@ -22,6 +21,7 @@ from paywire_paypal._config import LIVE_BASE_URL, PayPalConfig
 from paywire_paypal._currency import PAYPAL_CURRENCY_RULES, parse_money
 from paywire_paypal._errors import error_from_response, parse_error_body
 from paywire_paypal._events import normalize_event
+from paywire_paypal._fields import as_list, as_mapping, aware_time, str_or_none
 from paywire_paypal._oauth import TokenCache
 from paywire_paypal._signature import (
     CertificateCache,
@@ -71,18 +71,6 @@ _REFUND_STATUS: Final = {
 }
 
 
-def _obj(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _segment(value: str) -> str:
     """An id as one URL path segment (an id is never allowed to change the path)."""
     return urllib.parse.quote(value, safe="")
@@ -98,21 +86,11 @@ def _derived_key(key: str, suffix: str) -> str:
 
 def _link(resource: Mapping[str, Any], *rels: str) -> str | None:
     for rel in rels:
-        for link in _list(resource.get("links")):
-            item = _obj(link)
-            if item.get("rel") == rel and _str(item.get("href")):
+        for link in as_list(resource.get("links")):
+            item = as_mapping(link)
+            if item.get("rel") == rel and str_or_none(item.get("href")):
                 return str(item["href"])
     return None
-
-
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return when if when.utcoffset() is not None else None
 
 
 def _money(value: paywire.Money) -> dict[str, str]:
@@ -192,10 +170,7 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
 
     def available(self) -> bool:
         """Enabled, with a client id and secret (nothing is sent to PayPal)."""
-        secret = self.config.client_secret
-        return bool(
-            self.config.enabled and self.config.client_id and secret is not None and secret.reveal()
-        )
+        return bool(self.config.enabled and self.config.client_id and self.config.client_secret)
 
     def _send(
         self,
@@ -335,7 +310,7 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
             "POST", "/v2/checkout/orders", json_body=body, idempotency_key=key, headers=_PREFER_FULL
         )
         order = self._json(response, key)
-        order_id = _str(order.get("id"))
+        order_id = str_or_none(order.get("id"))
         url = _link(order, "payer-action", "approve")
         if order_id is None or url is None:
             raise self._unexpected("create order", response)
@@ -413,9 +388,9 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
                 http_status=response.status_code,
                 request_id=request_id,
             )
-        units = [_obj(u) for u in _list(order.get("purchase_units"))]
+        units = [as_mapping(u) for u in as_list(order.get("purchase_units"))]
         first = units[0] if units else {}
-        captures = _list(_obj(first.get("payments")).get("captures"))
+        captures = as_list(as_mapping(first.get("payments")).get("captures"))
         if not captures:
             raise paywire.OutcomeUnknown(
                 f"PayPal order {order.get('id')!s} reports no capture yet; ask again with the "
@@ -425,32 +400,32 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
                 http_status=response.status_code,
                 request_id=request_id,
             )
-        capture = _obj(captures[-1])
-        status = _str(capture.get("status")) or ""
+        capture = as_mapping(captures[-1])
+        status = str_or_none(capture.get("status")) or ""
         if status in _FAILED_CAPTURES:
-            details = _obj(capture.get("status_details"))
-            processor = _obj(capture.get("processor_response"))
+            details = as_mapping(capture.get("status_details"))
+            processor = as_mapping(capture.get("processor_response"))
             raise paywire.CardDeclined(
                 f"PayPal declined the capture ({status})",
                 provider=self.name,
-                raw_code=_str(details.get("reason"))
-                or _str(processor.get("response_code"))
+                raw_code=str_or_none(details.get("reason"))
+                or str_or_none(processor.get("response_code"))
                 or status,
                 http_status=response.status_code,
                 request_id=request_id,
             )
-        capture_id = _str(capture.get("id"))
-        amount_raw = _obj(capture.get("amount"))
+        capture_id = str_or_none(capture.get("id"))
+        amount_raw = as_mapping(capture.get("amount"))
         if capture_id is None or status not in _CAPTURE_STATUS or not amount_raw:
             raise self._unexpected("the capture", response)
         try:
             amount = parse_money(amount_raw.get("value"), amount_raw.get("currency_code"))
         except paywire.InvalidAmount:
             raise self._unexpected("the capture (its amount)", response) from None
-        vault = _obj(
-            _obj(_obj(_obj(order.get("payment_source")).get("paypal")).get("attributes")).get(
-                "vault"
-            )
+        vault = as_mapping(
+            as_mapping(
+                as_mapping(as_mapping(order.get("payment_source")).get("paypal")).get("attributes")
+            ).get("vault")
         )
         return paywire.ChargeResult(
             provider=self.name,
@@ -458,11 +433,11 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
             amount=amount,
             status=_CAPTURE_STATUS[status],
             raw_status=status,
-            payment_method_id=payment_method_id or _str(vault.get("id")),
-            invoice_id=_str(capture.get("invoice_id"))
-            or _str(first.get("invoice_id"))
+            payment_method_id=payment_method_id or str_or_none(vault.get("id")),
+            invoice_id=str_or_none(capture.get("invoice_id"))
+            or str_or_none(first.get("invoice_id"))
             or invoice_id,
-            created_at=_time(capture.get("create_time")),
+            created_at=aware_time(capture.get("create_time")),
         )
 
     # -- setup -------------------------------------------------------------------------------
@@ -502,7 +477,7 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
         key = paywire.new_idempotency_key()
         response = self._send("POST", "/v3/vault/setup-tokens", json_body=body, idempotency_key=key)
         token = self._json(response, key)
-        token_id = _str(token.get("id"))
+        token_id = str_or_none(token.get("id"))
         url = _link(token, "approve", "payer-action")
         if token_id is None or url is None:
             raise self._unexpected("create setup token", response)
@@ -510,7 +485,7 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
             provider=self.name,
             id=token_id,
             url=url,
-            customer_id=_str(_obj(token.get("customer")).get("id"))
+            customer_id=str_or_none(as_mapping(token.get("customer")).get("id"))
             or customer.provider_customer_id,
             status=SessionStatus.OPEN,
         )
@@ -534,10 +509,10 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
             "POST", "/v3/vault/payment-tokens", json_body=body, idempotency_key=key
         )
         token = self._json(response, key)
-        token_id = _str(token.get("id"))
+        token_id = str_or_none(token.get("id"))
         if token_id is None:
             raise self._unexpected("create payment token", response)
-        customer_id = _str(_obj(token.get("customer")).get("id"))
+        customer_id = str_or_none(as_mapping(token.get("customer")).get("id"))
         return paywire.SavedPaymentMethod(self.name, token_id, customer_id)
 
     # -- charge ------------------------------------------------------------------------------
@@ -635,9 +610,9 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
             headers=_PREFER_FULL,
         )
         refund = self._json(response, key)
-        refund_id = _str(refund.get("id"))
-        status = _str(refund.get("status")) or ""
-        raw_amount = _obj(refund.get("amount"))
+        refund_id = str_or_none(refund.get("id"))
+        status = str_or_none(refund.get("status")) or ""
+        raw_amount = as_mapping(refund.get("amount"))
         if refund_id is None or status not in _REFUND_STATUS:
             raise self._unexpected("the refund", response)
         if raw_amount:
@@ -667,18 +642,18 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
             raise paywire.NotFound("no PayPal payment token id given", provider=self.name)
         response = self._send("GET", f"/v3/vault/payment-tokens/{_segment(payment_method_id)}")
         token = self._json(response, None)
-        source = _obj(token.get("payment_source"))
-        customer_id = _str(_obj(token.get("customer")).get("id"))
-        token_id = _str(token.get("id")) or payment_method_id
-        card = _obj(source.get("card"))
+        source = as_mapping(token.get("payment_source"))
+        customer_id = str_or_none(as_mapping(token.get("customer")).get("id"))
+        token_id = str_or_none(token.get("id")) or payment_method_id
+        card = as_mapping(source.get("card"))
         if card:
             exp_year = exp_month = None
-            expiry = _str(card.get("expiry")) or ""
+            expiry = str_or_none(card.get("expiry")) or ""
             year, _, month = expiry.partition("-")
             if year.isdigit() and month.isdigit():
                 exp_year, exp_month = int(year), int(month)
-            last = _str(card.get("last_digits"))
-            brand = _str(card.get("brand"))
+            last = str_or_none(card.get("last_digits"))
+            brand = str_or_none(card.get("brand"))
             return paywire.PaymentMethodInfo(
                 provider=self.name,
                 id=token_id,
@@ -692,13 +667,13 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
         kind = next((k for k in ("paypal", "venmo", "apple_pay") if k in source), None)
         if kind is None:
             kind = next(iter(source), "paypal")
-        wallet = _obj(source.get(kind))
+        wallet = as_mapping(source.get(kind))
         return paywire.PaymentMethodInfo(
             provider=self.name,
             id=token_id,
             type=kind,
             customer_id=customer_id,
-            email=_str(wallet.get("email_address")),
+            email=str_or_none(wallet.get("email_address")),
         )
 
     def detach_payment_method(self, payment_method_id: str) -> None:

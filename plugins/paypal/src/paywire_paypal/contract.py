@@ -22,10 +22,10 @@ Only tests (and ``paywire certify paypal``) import this module.
   never be asked for. The settings trust ``127.0.0.1`` as a certificate host, which only a test
   setup may do.
 * **Webhook id.** PayPal's "secret" is the webhook id; the settings carry
-  :data:`SANDBOX_WEBHOOK_ID`, and :meth:`PayPalHarness.register_webhook` hands the same id to the
-  sandbox (``extra={"webhook_id": …}``) so its deliveries are signed with it. The suite passes the
-  configured ``webhook_secret`` (unused by PayPal, so empty) to :meth:`sign_webhook`; an empty
-  secret means this webhook id.
+  :data:`SANDBOX_WEBHOOK_ID`, and :meth:`PayPalHarness.webhook_extra` hands the same id to the
+  sandbox when the suite registers its endpoint, so its deliveries are signed with it. The suite
+  passes the configured ``webhook_secret`` (unused by PayPal, so empty) to :meth:`sign_webhook`;
+  an empty secret means this webhook id.
 * **Live mode** is not offered: PayPal's own sandbox needs a person to approve every order and
   setup token in a browser, and vaulted scenario methods cannot be made without one.
 """
@@ -171,17 +171,6 @@ def _provider(ctx: ScenarioContext) -> PayPalProvider:
     return provider
 
 
-def _control_json(response: httpx.Response, what: str) -> dict[str, Any]:
-    if not response.is_success:
-        raise AssertionError(
-            f"sandbox control {what} answered {response.status_code}: {response.text[:300]}"
-        )
-    body = response.json()
-    if not isinstance(body, dict):
-        raise AssertionError(f"sandbox control {what} did not answer an object")
-    return body
-
-
 def _iso(timestamp: int) -> str:
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -225,22 +214,13 @@ class PayPalHarness(Harness):
 
     # -- scenario data -----------------------------------------------------------------------
 
-    def customer(self) -> paywire.Customer:
-        """A customer PayPal does not know yet (the vault makes a customer id for them)."""
-        return paywire.Customer(
-            id="contract-customer-1", email="buyer@example.com", name="Contract Buyer"
-        )
-
     def saved_method(self, ctx: ScenarioContext, kind: MethodKind) -> paywire.SavedPaymentMethod:
         """A PayPal wallet vaulted by the sandbox for this merchant, whose charges play out the
         outcome ``kind`` asks for."""
-        body = _control_json(
-            ctx.control(
-                "POST",
-                "/paypal/payment-tokens",
-                {"outcome": _OUTCOMES[kind], "merchant": str(ctx.settings["client_id"])},
-            ),
-            "payment token",
+        body = ctx.control_json(
+            "POST",
+            "/paypal/payment-tokens",
+            {"outcome": _OUTCOMES[kind], "merchant": str(ctx.settings["client_id"])},
         )
         customer = body.get("customer")
         customer_id = customer.get("id") if isinstance(customer, dict) else None
@@ -267,10 +247,7 @@ class PayPalHarness(Harness):
     ) -> str:
         """Approve the order on the sandbox's PayPal page with ``outcome``, then capture it as
         the app does when the buyer returns (a declined capture still returns the redirect)."""
-        body = _control_json(
-            ctx.control("POST", f"/paypal/checkout/{session.id}/complete", {"outcome": outcome}),
-            "checkout complete",
-        )
+        redirect = super().complete_checkout(ctx, session, outcome)
         try:
             _provider(ctx).capture_order(session.id)
         except (
@@ -280,39 +257,21 @@ class PayPalHarness(Harness):
         ):
             if outcome == "success":
                 raise
-        redirect = body.get("redirect_url")
-        return redirect if isinstance(redirect, str) else ""
+        return redirect
 
     def complete_setup(
         self, ctx: ScenarioContext, session: paywire.SetupSession
     ) -> paywire.SavedPaymentMethod:
         """Approve the setup token on the sandbox's page, then create the payment token as the
         app does when the buyer returns."""
-        _control_json(
-            ctx.control("POST", f"/paypal/checkout/{session.id}/complete", {"outcome": "success"}),
-            "setup complete",
-        )
+        self.complete_hosted_page(ctx, session.id)
         return _provider(ctx).complete_setup(session.id)
 
     # -- webhooks ----------------------------------------------------------------------------
 
-    def register_webhook(self, ctx: ScenarioContext, url: str, secret: str) -> None:
-        """Register ``url`` for the sandbox's PayPal events, signed with the settings' webhook
-        id."""
-        webhook_id = str(ctx.settings.get("webhook_id") or SANDBOX_WEBHOOK_ID)
-        _control_json(
-            ctx.control(
-                "POST",
-                "/webhooks/endpoints",
-                {
-                    "provider": "paypal",
-                    "url": url,
-                    "secret": secret,
-                    "extra": {"webhook_id": webhook_id},
-                },
-            ),
-            "webhook registration",
-        )
+    def webhook_extra(self, ctx: ScenarioContext) -> dict[str, str]:
+        """The settings' webhook id, which the sandbox signs this test's deliveries with."""
+        return {"webhook_id": str(ctx.settings.get("webhook_id") or SANDBOX_WEBHOOK_ID)}
 
     def sign_webhook(self, payload: bytes, secret: str, *, timestamp: int) -> dict[str, str]:
         """PayPal's five headers, signed with the harness's key for the webhook id ``secret``

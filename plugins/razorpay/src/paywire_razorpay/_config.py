@@ -29,12 +29,6 @@ _FREQUENCIES = frozenset(
 )
 
 
-def _secret(value: paywire.Secret | str | None) -> paywire.Secret | None:
-    if value is None or isinstance(value, paywire.Secret):
-        return value
-    return paywire.Secret(value)
-
-
 def _mask_key_id(value: str | None) -> str:
     # A key id is not the secret, but it is credential-shaped (``rzp_live_…``) and names the
     # account: show its mode only.
@@ -70,7 +64,7 @@ class RazorpayConfig(paywire.ProviderConfig):
     """
 
     key_id: str | None = attrs.field(default=None, repr=_mask_key_id)
-    key_secret: paywire.Secret | None = attrs.field(default=None, converter=_secret)
+    key_secret: paywire.Secret | None = paywire.secret_field()  # noqa: RUF009 - attrs field
     setup_amount: int = attrs.field(default=DEFAULT_SETUP_AMOUNT, validator=_positive)
     mandate_max_amount: int = attrs.field(default=DEFAULT_MANDATE_MAX_AMOUNT, validator=_positive)
     mandate_frequency: str = attrs.field(default="as_presented", validator=_frequency)

@@ -47,17 +47,6 @@ _CARDS: Final[dict[str, str]] = {
 }
 
 
-def _control_json(response: httpx.Response, what: str) -> dict[str, Any]:
-    if not response.is_success:
-        raise AssertionError(
-            f"sandbox control {what} answered {response.status_code}: {response.text[:300]}"
-        )
-    body = response.json()
-    if not isinstance(body, dict):
-        raise AssertionError(f"sandbox control {what} did not answer an object")
-    return body
-
-
 def _id_of(obj: object, what: str) -> str:
     ident = obj.get("id") if isinstance(obj, dict) else None
     if not isinstance(ident, str) or not ident:
@@ -114,27 +103,18 @@ class RazorpayHarness(Harness):
 
     # -- scenario data -----------------------------------------------------------------------
 
-    def customer(self) -> paywire.Customer:
-        """A customer Razorpay does not know yet (the provider creates it)."""
-        return paywire.Customer(
-            id="contract-customer-1", email="buyer@example.com", name="Contract Buyer"
-        )
-
     def saved_method(self, ctx: ScenarioContext, kind: MethodKind) -> paywire.SavedPaymentMethod:
         """A customer with a confirmed recurring token for the test card of ``kind``."""
-        body = _control_json(
-            ctx.control(
-                "POST",
-                "/razorpay/tokens",
-                {
-                    "card": _CARDS[kind],
-                    "customer": {
-                        "name": "Saved Method",
-                        "email": f"saved-{kind.replace('_', '-')}@example.com",
-                    },
+        body = ctx.control_json(
+            "POST",
+            "/razorpay/tokens",
+            {
+                "card": _CARDS[kind],
+                "customer": {
+                    "name": "Saved Method",
+                    "email": f"saved-{kind.replace('_', '-')}@example.com",
                 },
-            ),
-            "token creation",
+            },
         )
         customer_id = _id_of(body.get("customer"), "customer")
         token_id = _id_of(body.get("token"), "token")
@@ -154,28 +134,11 @@ class RazorpayHarness(Harness):
 
     # -- hosted pages ------------------------------------------------------------------------
 
-    def complete_checkout(
-        self, ctx: ScenarioContext, session: paywire.CheckoutSession, outcome: str = "success"
-    ) -> str:
-        """Pay the Payment Link with the test card for ``outcome``; the callback URL it sends
-        the customer to ("" when the payment failed: the link stays payable)."""
-        body = _control_json(
-            ctx.control("POST", f"/razorpay/checkout/{session.id}/complete", {"outcome": outcome}),
-            "checkout complete",
-        )
-        redirect = body.get("redirect_url")
-        return redirect if isinstance(redirect, str) else ""
-
     def complete_setup(
         self, ctx: ScenarioContext, session: paywire.SetupSession
     ) -> paywire.SavedPaymentMethod:
         """Pay the Registration Link with ``4111…``; the token it confirms is the saved card."""
-        body = _control_json(
-            ctx.control(
-                "POST", f"/razorpay/checkout/{session.id}/complete", {"outcome": "success"}
-            ),
-            "setup complete",
-        )
+        body = self.complete_hosted_page(ctx, session.id)
         token_id = body.get("token_id")
         customer_id = body.get("customer_id") or session.customer_id
         if not isinstance(token_id, str) or not isinstance(customer_id, str):
@@ -183,17 +146,6 @@ class RazorpayHarness(Harness):
         return paywire.SavedPaymentMethod("razorpay", method_id(customer_id, token_id), customer_id)
 
     # -- webhooks ----------------------------------------------------------------------------
-
-    def register_webhook(self, ctx: ScenarioContext, url: str, secret: str) -> None:
-        """Register ``url`` for the sandbox's Razorpay events."""
-        _control_json(
-            ctx.control(
-                "POST",
-                "/webhooks/endpoints",
-                {"provider": "razorpay", "url": url, "secret": secret, "extra": {}},
-            ),
-            "webhook registration",
-        )
 
     def sign_webhook(self, payload: bytes, secret: str, *, timestamp: int) -> dict[str, str]:
         """``X-Razorpay-Signature``: hex HMAC-SHA256 of the body. Razorpay signs no timestamp,

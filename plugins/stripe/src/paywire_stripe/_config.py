@@ -12,12 +12,6 @@ __all__ = ["DEFAULT_WEBHOOK_TOLERANCE", "StripeConfig"]
 DEFAULT_WEBHOOK_TOLERANCE = 300
 
 
-def _secret(value: paywire.Secret | str | None) -> paywire.Secret | None:
-    if value is None or isinstance(value, paywire.Secret):
-        return value
-    return paywire.Secret(value)
-
-
 def _tolerance(_: object, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{attribute.name} must be a positive number of seconds")
@@ -38,7 +32,7 @@ class StripeConfig(paywire.ProviderConfig):
             decides which payment methods are offered); no money moves in it.
     """
 
-    api_key: paywire.Secret | None = attrs.field(default=None, converter=_secret)
+    api_key: paywire.Secret | None = paywire.secret_field()  # noqa: RUF009 - attrs field
     webhook_tolerance: int = attrs.field(default=DEFAULT_WEBHOOK_TOLERANCE, validator=_tolerance)
     api_version: str | None = None
     setup_currency: str = attrs.field(default="USD", converter=paywire.normalize_currency)

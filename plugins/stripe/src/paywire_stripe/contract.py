@@ -50,15 +50,6 @@ def _provider(ctx: ScenarioContext) -> StripeProvider:
     return provider
 
 
-def _control_json(response: httpx.Response, what: str) -> dict[str, Any]:
-    if not response.is_success:
-        raise AssertionError(f"sandbox control {what} answered {response.status_code}")
-    body = response.json()
-    if not isinstance(body, dict):
-        raise AssertionError(f"sandbox control {what} did not answer an object")
-    return body
-
-
 class StripeHarness(Harness):
     """Stripe's answers to the contract suite."""
 
@@ -108,12 +99,6 @@ class StripeHarness(Harness):
 
     # -- scenario data -----------------------------------------------------------------------
 
-    def customer(self) -> paywire.Customer:
-        """A customer Stripe does not know yet (the provider creates it)."""
-        return paywire.Customer(
-            id="contract-customer-1", email="buyer@example.com", name="Contract Buyer"
-        )
-
     def saved_method(self, ctx: ScenarioContext, kind: MethodKind) -> paywire.SavedPaymentMethod:
         """A test card attached to a new customer (or, for ``expired``, an unattached token)."""
         if kind in _UNATTACHED:
@@ -139,26 +124,11 @@ class StripeHarness(Harness):
 
     # -- hosted pages ------------------------------------------------------------------------
 
-    def complete_checkout(
-        self, ctx: ScenarioContext, session: paywire.CheckoutSession, outcome: str = "success"
-    ) -> str:
-        """Pay on the sandbox's Checkout page with the test card for ``outcome``."""
-        body = _control_json(
-            ctx.control("POST", f"/stripe/checkout/{session.id}/complete", {"outcome": outcome}),
-            "checkout complete",
-        )
-        redirect = body.get("redirect_url")
-        return redirect if isinstance(redirect, str) else ""
-
     def complete_setup(
         self, ctx: ScenarioContext, session: paywire.SetupSession
     ) -> paywire.SavedPaymentMethod:
         """Save ``4242…`` on the setup page, then read the card from the SetupIntent."""
-        body = _control_json(
-            ctx.control("POST", f"/stripe/checkout/{session.id}/complete", {"outcome": "success"}),
-            "setup complete",
-        )
-        setup_intent = body.get("setup_intent")
+        setup_intent = self.complete_hosted_page(ctx, session.id).get("setup_intent")
         if not isinstance(setup_intent, str):
             raise AssertionError("the completed setup session has no SetupIntent")
         intent = _provider(ctx).client.v1.setup_intents.retrieve(setup_intent)
@@ -171,17 +141,6 @@ class StripeHarness(Harness):
         return paywire.SavedPaymentMethod("stripe", method_id, customer_id or session.customer_id)
 
     # -- webhooks ----------------------------------------------------------------------------
-
-    def register_webhook(self, ctx: ScenarioContext, url: str, secret: str) -> None:
-        """Register ``url`` for the sandbox's Stripe events."""
-        _control_json(
-            ctx.control(
-                "POST",
-                "/webhooks/endpoints",
-                {"provider": "stripe", "url": url, "secret": secret, "extra": {}},
-            ),
-            "webhook registration",
-        )
 
     def sign_webhook(self, payload: bytes, secret: str, *, timestamp: int) -> dict[str, str]:
         """``Stripe-Signature: t=…,v1=…``, computed here rather than with the plugin's helper so a
