@@ -185,6 +185,7 @@ def test_fake_control_routes_are_mounted_and_guarded(echo: RunningSandbox) -> No
     broken = echo.control("POST", "/echo/emit", content=b"not json")
     assert broken.status_code == 500
     assert error_message(broken) == "sandbox internal error: JSONDecodeError"
+    assert broken.json()["error"]["type"] == "internal_error"
     missing = echo.control("GET", "/echo/nothing")
     assert missing.status_code == 404
     assert missing.json()["error"]["type"] == "not_found"

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import ClassVar
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
-from paywire_sandbox import RunningSandbox
+from paywire_sandbox import Fake, RunningSandbox, WebhookEndpoint, run_sandbox
 
 
 @pytest.fixture
@@ -206,3 +211,95 @@ def test_unknown_path_and_method_answer_in_the_providers_shape(client: httpx.Cli
     assert wrong.status_code == 405
     assert wrong.headers["allow"]  # Starlette names the first route's methods
     assert wrong.json()["echo_error"]["status"] == 405
+
+
+class HeaderedFake(Fake):
+    """A fake whose error answers carry a request id, as Stripe's and PayPal's do.
+
+    It also tries to set headers the framework owns; those must not get through.
+    """
+
+    name: ClassVar[str] = "headered"
+    created = 0
+
+    def routes(self) -> Sequence[BaseRoute]:
+        async def create(request: Request) -> Response:
+            self.created += 1
+            return Response(b"{}", media_type="application/json")
+
+        async def boom(request: Request) -> Response:
+            raise RuntimeError("a bug in the fake")
+
+        return [
+            Route("/v1/things", create, methods=["POST"]),
+            Route("/v1/boom", boom, methods=["POST"]),
+        ]
+
+    def reset(self) -> None:
+        self.created = 0
+
+    def sign_webhook(
+        self, body: bytes, endpoint: WebhookEndpoint, timestamp: int
+    ) -> dict[str, str]:
+        return {}
+
+    def error_body(self, status: int, message: str) -> tuple[bytes, str, dict[str, str]]:
+        content = json.dumps({"headered_error": {"status": status, "message": message}})
+        headers = {
+            "Echo-Request-Id": f"req_{status}",
+            "Content-Length": "1",
+            "Retry-After": "999",
+        }
+        return content.encode(), "application/json", headers
+
+
+class BadHeadersFake(HeaderedFake):
+    """Its ``error_body`` headers are not text: the framework's generic body is used."""
+
+    name: ClassVar[str] = "badheaders"
+
+    def error_body(self, status: int, message: str) -> tuple[bytes, str, dict[str, str]]:
+        content, content_type, _ = super().error_body(status, message)
+        return content, content_type, {"Echo-Request-Id": status}  # type: ignore[dict-item]
+
+
+def test_error_body_headers_are_sent_on_every_framework_answer() -> None:
+    with (
+        run_sandbox([HeaderedFake]) as sb,
+        httpx.Client(base_url=f"{sb.url}/headered", timeout=5.0) as client,
+    ):
+        sb.add_fault("headered", path="/v1/things", kind="server_error", status=502)
+        sb.add_fault("headered", path="/v1/things", kind="rate_limit", retry_after=3)
+        answers = {
+            "fault": client.post("/v1/things"),
+            "rate_limit": client.post("/v1/things"),
+            "crash": client.post("/v1/boom"),
+            "not_found": client.get("/v1/nothing"),
+            "bad_method": client.delete("/v1/things"),
+        }
+        [fake] = sb.app.sandbox.fakes.values()
+        assert isinstance(fake, HeaderedFake)
+        assert fake.created == 0  # neither fault reached the handler
+    for response in answers.values():
+        status = response.status_code
+        assert response.headers["echo-request-id"] == f"req_{status}"
+        assert response.json()["headered_error"]["status"] == status
+        # The framework's Content-Length (the real one) wins over the fake's "1".
+        assert int(response.headers["content-length"]) == len(response.content) > 1
+    assert [r.status_code for r in answers.values()] == [502, 429, 500, 404, 405]
+    assert answers["rate_limit"].headers["retry-after"] == "3"
+    assert answers["bad_method"].headers["allow"]
+    assert "retry-after" not in answers["fault"].headers
+
+
+def test_error_body_headers_that_are_not_text_fall_back_to_the_generic_body(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with run_sandbox([BadHeadersFake]) as sb, httpx.Client(base_url=sb.url) as client:
+        sb.add_fault("badheaders", path="/v1/things", kind="server_error")
+        with caplog.at_level(logging.ERROR, logger="paywire_sandbox"):
+            response = client.post("/badheaders/v1/things")
+    assert response.status_code == 500
+    assert response.json()["error"]["type"] == "sandbox_error"
+    assert "echo-request-id" not in response.headers
+    assert any("using the generic body" in r.getMessage() for r in caplog.records)

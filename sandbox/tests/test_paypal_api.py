@@ -1034,17 +1034,26 @@ def test_malformed_mock_header_is_a_bad_request(paypal: PayPalClient) -> None:
     assert issue_of(response) == "INVALID_PARAMETER_VALUE"
 
 
-def test_injected_server_fault_has_paypal_shape(paypal: PayPalClient) -> None:
+def test_injected_faults_have_paypal_shape_and_debug_id(paypal: PayPalClient) -> None:
+    # Through the checking client: fault answers carry Paypal-Debug-Id and match the schemas.
     paypal.sandbox.add_fault(
         provider="paypal", method="POST", path="/v2/checkout/orders", kind="server_error"
     )
-    # Sent outside the checking client: the framework writes fault responses, not the fake.
-    with httpx.Client(base_url=paypal.base, trust_env=False) as raw:
-        response = raw.post("/v2/checkout/orders", json=order_body(), headers=paypal.headers())
+    response = paypal.post("/v2/checkout/orders", order_body())
     assert response.status_code == 500
     assert response.json()["name"] == "INTERNAL_SERVER_ERROR"
     assert response.json()["debug_id"]
-    paypal.schemas.validate("POST", "/v2/checkout/orders", 500, response.content)
+    assert response.json()["debug_id"] == response.headers["paypal-debug-id"]
+    paypal.sandbox.add_fault(
+        provider="paypal", method="POST", path="/v2/checkout/orders", kind="rate_limit"
+    )
+    # Sent outside the checking client: PayPal's OpenAPI specs describe no 429 body.
+    with httpx.Client(base_url=paypal.base, trust_env=False) as raw:
+        limited = raw.post("/v2/checkout/orders", json=order_body(), headers=paypal.headers())
+    assert limited.status_code == 429
+    assert limited.json()["name"] == "RATE_LIMIT_REACHED"
+    assert limited.json()["debug_id"] == limited.headers["paypal-debug-id"]
+    assert limited.headers["retry-after"] == "1"
     assert paypal.post("/v2/checkout/orders", order_body()).status_code == 201
 
 

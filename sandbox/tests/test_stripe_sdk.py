@@ -812,12 +812,20 @@ def test_injected_faults_have_stripe_shapes(
     assert server.value.http_status == 503
     assert server.value.error is not None
     assert server.value.error.type == "api_error"
+    # Stripe sends Request-Id on every answer; the SDK surfaces it on the exception.
+    assert server.value.request_id is not None
+    assert server.value.request_id.startswith("req_")
     sb.add_fault("stripe", "POST", "/v1/customers", kind="rate_limit", retry_after=1)
     with pytest.raises(stripe.RateLimitError) as limited:
         client.v1.customers.create(params={})
     assert limited.value.http_status == 429
     assert limited.value.error is not None
     assert limited.value.error.code == "rate_limit"
+    assert limited.value.request_id is not None
+    assert limited.value.request_id.startswith("req_")
+    assert limited.value.request_id != server.value.request_id
+    assert limited.value.headers is not None
+    assert limited.value.headers["Retry-After"] == "1"
     assert client.v1.customers.create(params={}).id.startswith("cus_")
 
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from paywire_sandbox._cards import luhn_valid
 from paywire_sandbox.stripe import _params as p
 from paywire_sandbox.stripe._cards import (
     CARDS,
@@ -22,7 +23,6 @@ from paywire_sandbox.stripe._cards import (
     brand_of,
     card_for_number,
     fingerprint,
-    luhn_ok,
 )
 from paywire_sandbox.stripe._currency import (
     MAX_AMOUNT,
@@ -259,22 +259,12 @@ def test_refund_amounts_skip_the_minimum_but_keep_the_rounding(currency: str, am
 
 def test_every_test_card_passes_luhn_and_matches_its_brand() -> None:
     for number, spec in CARDS.items():
-        assert luhn_ok(number), number
+        assert luhn_valid(number), number
         assert brand_of(number) == spec.brand, number
     for token, number in PM_TOKENS.items():
         assert number in CARDS, token
     for outcome, number in OUTCOMES.items():
         assert number in CARDS, outcome
-
-
-@given(st.text(alphabet=string.digits, min_size=11, max_size=18), st.integers(0, 9))
-def test_luhn_detects_a_changed_digit(body: str, delta: int) -> None:
-    check = next(d for d in string.digits if luhn_ok(body + d))
-    number = body + check
-    position = len(body) // 2
-    changed = str((int(number[position]) + 1 + delta % 9) % 10)
-    tampered = number[:position] + changed + number[position + 1 :]
-    assert not luhn_ok(tampered)
 
 
 def test_unknown_real_cards_decline_as_live_cards() -> None:

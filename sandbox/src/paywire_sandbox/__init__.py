@@ -7,7 +7,14 @@ One ASGI app serves a fake per provider under ``/{name}`` and a control API unde
 
 from paywire_sandbox._app import Sandbox, SandboxApp, build_app
 from paywire_sandbox._clock import SandboxClock
-from paywire_sandbox._fake import Clock, Fake, SandboxContext, WebhookEndpoint, WebhookSink
+from paywire_sandbox._fake import (
+    Clock,
+    ErrorBody,
+    Fake,
+    SandboxContext,
+    WebhookEndpoint,
+    WebhookSink,
+)
 from paywire_sandbox._faults import FaultKind
 from paywire_sandbox._plugins import FakeRegistry, PluginFailure, hookimpl, hookspec, load_fakes
 from paywire_sandbox._server import RunningSandbox, SandboxControlError, run_sandbox
@@ -16,6 +23,7 @@ from paywire_sandbox._webhooks import DEFAULT_RETRY_DELAYS, WebhookHub
 __all__ = [
     "DEFAULT_RETRY_DELAYS",
     "Clock",
+    "ErrorBody",
     "Fake",
     "FakeRegistry",
     "FaultKind",

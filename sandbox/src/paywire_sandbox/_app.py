@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Mount, Router
 from paywire_sandbox._clock import SandboxClock
 from paywire_sandbox._control import ControlGuard, control_routes
 from paywire_sandbox._fake import Fake, SandboxContext
-from paywire_sandbox._faults import FaultKind, FaultSet, IncompleteResponseFilter, ProviderApp
+from paywire_sandbox._faults import FaultSet, IncompleteResponseFilter, ProviderApp
 from paywire_sandbox._plugins import FakeRegistry, PluginFailure, load_fakes
 from paywire_sandbox._webhooks import DEFAULT_RETRY_DELAYS, WebhookHub
 
@@ -74,7 +74,7 @@ class Sandbox:
         """Disarm every fault, releasing events held by ``reorder_webhooks``; returns how many."""
         removed = self.faults.clear()
         for fault in removed:
-            if fault.kind is FaultKind.REORDER_WEBHOOKS and fault.held:
+            if fault.held:  # only reorder_webhooks faults hold events
                 self.webhooks.release(fault)
         return len(removed)
 

@@ -14,13 +14,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from paywire_sandbox._fake import WebhookEndpoint
+from paywire_sandbox._guard import encode_headers, run_guarded, send_simple
 
 if TYPE_CHECKING:
     from paywire_sandbox._app import Sandbox
@@ -313,24 +313,10 @@ class ControlGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        await run_guarded(self.app, scope, receive, send, _answer_error, "a control route")
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
 
-        try:
-            await self.app(scope, receive, tracking_send)
-        except HTTPException as exc:
-            if started:
-                raise
-            kind = "not_found" if exc.status_code == 404 else "invalid_request"
-            response: Response = error_response(exc.status_code, exc.detail, kind)
-            await response(scope, receive, send)
-        except Exception as exc:
-            logger.exception("sandbox internal error in a control route")
-            if started:
-                raise
-            message = f"sandbox internal error: {type(exc).__name__}"
-            await error_response(500, message, "internal_error")(scope, receive, send)
+async def _answer_error(send: Send, status: int, message: str, headers: Mapping[str, str]) -> None:
+    kind = {404: "not_found", 500: "internal_error"}.get(status, "invalid_request")
+    body = json.dumps({"error": {"type": kind, "message": message}}).encode()
+    await send_simple(send, status, body, "application/json", encode_headers(headers))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeAlias
 
 import attrs
 
@@ -23,11 +23,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Clock",
+    "ErrorBody",
     "Fake",
     "SandboxContext",
     "WebhookEndpoint",
     "WebhookSink",
 ]
+
+
+#: What :meth:`Fake.error_body` returns: ``(content, content_type)``, optionally with headers.
+ErrorBody: TypeAlias = tuple[bytes, str] | tuple[bytes, str, Mapping[str, str]]
 
 
 class Clock(Protocol):
@@ -115,7 +120,12 @@ class Fake(abc.ABC):
         """Fire what the passing of time causes (expiries); called after the clock moves."""
         return
 
-    def error_body(self, status: int, message: str) -> tuple[bytes, str] | None:
-        """The provider's own error body (content, content type) for an injected fault or a
-        sandbox failure, or ``None`` for the framework's generic JSON body."""
+    def error_body(self, status: int, message: str) -> ErrorBody | None:
+        """The provider's own error answer for an injected fault or a sandbox failure.
+
+        Return ``(content, content_type)`` or ``(content, content_type, headers)`` — headers the
+        provider sends on every answer, such as a request id that the body may repeat — or
+        ``None`` for the framework's generic JSON body. The framework sets ``Content-Type``,
+        ``Content-Length`` (and ``Retry-After`` for a rate limit) itself.
+        """
         return None

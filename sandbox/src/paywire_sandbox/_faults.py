@@ -6,9 +6,9 @@ puts around every fake. Webhook faults (``duplicate_webhook``, ``reorder_webhook
 provider + event-type glob and applied by the webhook hub. Each fault fires ``count`` times (or
 until cleared when ``count`` is ``None``) and is then removed.
 
-A fake may shape the body of injected 5xx/429 responses (and of the framework's own "sandbox
-internal error" 500) by defining ``error_body(status: int, message: str) -> tuple[bytes, str]``
-returning the content and its content type; otherwise a generic JSON body is used.
+A fake may shape the answer of injected 5xx/429 responses (and of the framework's own 404/405
+and "sandbox internal error" 500) with :meth:`Fake.error_body`, returning the content, its
+content type and optionally headers (a request id); otherwise a generic JSON body is used.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paywire_sandbox._fake import Fake
+from paywire_sandbox._guard import Headers, encode_headers, run_guarded, send_simple
 
 __all__ = [
     "Fault",
@@ -276,38 +276,50 @@ class FaultSet:
         self.http_active = any(not f.kind.is_webhook for f in self._faults)
 
 
-def error_body_for(fake: Fake, status: int, message: str) -> tuple[bytes, str]:
-    """The fake's own error body for ``status`` (its optional ``error_body`` hook), else JSON."""
+#: Headers the framework writes on the answers it shapes; a fake's ``error_body`` cannot set them.
+_FRAMEWORK_HEADERS: Final = frozenset({b"content-type", b"content-length", b"retry-after"})
+
+
+def error_body_for(fake: Fake, status: int, message: str) -> tuple[bytes, str, Headers]:
+    """The fake's own error answer for ``status`` (its optional ``error_body`` hook), else JSON.
+
+    Returns the content, its content type and the fake's extra headers, encoded for ASGI.
+    """
     try:
         shaped = fake.error_body(status, message)
     except Exception:
         logger.exception("%s.error_body raised; using the generic body", fake.name)
         shaped = None
     if shaped is not None:
-        content, content_type = shaped
-        if isinstance(content, bytes) and isinstance(content_type, str):
-            return content, content_type
+        checked = _check_error_body(shaped)
+        if checked is not None:
+            return checked
         logger.error("%s.error_body returned %r; using the generic body", fake.name, shaped)
     body = {"error": {"type": "sandbox_error", "status": status, "message": message}}
-    return json.dumps(body).encode(), "application/json"
+    return json.dumps(body).encode(), "application/json", []
 
 
-async def _send_simple(
-    send: Send, status: int, content: bytes, content_type: str, extra: list[tuple[bytes, bytes]]
-) -> None:
-    headers = [
-        (b"content-type", content_type.encode("latin-1")),
-        (b"content-length", str(len(content)).encode()),
-        *extra,
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": content})
+def _check_error_body(shaped: object) -> tuple[bytes, str, Headers] | None:
+    """``shaped`` as ASGI parts if it is what :meth:`Fake.error_body` promises, else ``None``."""
+    if not isinstance(shaped, tuple) or len(shaped) not in (2, 3):
+        return None
+    content, content_type, *rest = shaped
+    headers = rest[0] if rest else {}
+    if not isinstance(content, bytes) or not isinstance(content_type, str):
+        return None
+    if not isinstance(headers, Mapping):
+        return None
+    try:
+        encoded = encode_headers(headers)
+    except (AttributeError, UnicodeEncodeError):
+        return None
+    return content, content_type, [h for h in encoded if h[0] not in _FRAMEWORK_HEADERS]
 
 
 class ProviderApp:
     """The ASGI app mounted at ``/{name}``: fault injection and a guard around one fake's routes.
 
-    With no HTTP fault armed the only per-request cost is one attribute check and a ``try``.
+    With no HTTP fault armed the only per-request cost is one attribute check and the guard.
     An exception escaping the fake before it responded becomes a 500 whose body says
     ``sandbox internal error`` in the fake's error shape, so a sandbox bug never looks like a
     provider decision (a decline).
@@ -317,6 +329,7 @@ class ProviderApp:
         self.fake = fake
         self.app = app
         self.faults = faults
+        self._where = f"the {fake.name} fake"  # for the log line of a crash
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -330,45 +343,31 @@ class ProviderApp:
         await self._guarded(scope, receive, send)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
+        await run_guarded(self.app, scope, receive, send, self._answer_error, self._where)
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except HTTPException as exc:
-            # Routing's 404/405 (or a fake's own HTTPException): answer in the provider's shape.
-            if started:
-                raise
-            content, content_type = error_body_for(self.fake, exc.status_code, exc.detail)
-            extra = [
-                (k.lower().encode("latin-1"), v.encode("latin-1"))
-                for k, v in (exc.headers or {}).items()
-            ]
-            await _send_simple(send, exc.status_code, content, content_type, extra)
-        except Exception as exc:
-            logger.exception("sandbox internal error in the %s fake", self.fake.name)
-            if started:
-                raise  # too late for a clean 500: let the server drop the connection
-            message = f"sandbox internal error: {type(exc).__name__}"
-            content, content_type = error_body_for(self.fake, 500, message)
-            await _send_simple(send, 500, content, content_type, [])
+    async def _answer_error(
+        self, send: Send, status: int, message: str, headers: Mapping[str, str]
+    ) -> None:
+        """An error the framework answers for the fake (routing's 404/405, a crash)."""
+        content, content_type, extra = error_body_for(self.fake, status, message)
+        extra += encode_headers(headers)
+        await send_simple(send, status, content, content_type, extra)
 
     async def _inject(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:
         kind = fault.kind
         if kind is FaultKind.SERVER_ERROR:
             status = fault.status or 500
-            content, ctype = error_body_for(
+            content, ctype, extra = error_body_for(
                 self.fake, status, "sandbox fault: injected server error"
             )
-            await _send_simple(send, status, content, ctype, [])
+            await send_simple(send, status, content, ctype, extra)
         elif kind is FaultKind.RATE_LIMIT:
-            content, ctype = error_body_for(self.fake, 429, "sandbox fault: injected rate limit")
+            content, ctype, extra = error_body_for(
+                self.fake, 429, "sandbox fault: injected rate limit"
+            )
             retry_after = str(fault.retry_after if fault.retry_after is not None else 1)
-            await _send_simple(send, 429, content, ctype, [(b"retry-after", retry_after.encode())])
+            extra.append((b"retry-after", retry_after.encode()))
+            await send_simple(send, 429, content, ctype, extra)
         elif kind is FaultKind.DELAY:
             # The request is handled after the delay even if the client gave up meanwhile, as a
             # real provider would: a client timeout says nothing about whether it took effect.

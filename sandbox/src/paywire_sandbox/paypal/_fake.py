@@ -131,19 +131,20 @@ class PayPalFake(OrdersMixin, PaymentsMixin, VaultMixin, ApprovalMixin):
             "PAYPAL-AUTH-ALGO": AUTH_ALGO,
         }
 
-    def error_body(self, status: int, message: str) -> tuple[bytes, str]:
-        """PayPal's error body for a fault the framework injects (5xx, 429, ...)."""
+    def error_body(self, status: int, message: str) -> tuple[bytes, str, dict[str, str]]:
+        """PayPal's error body and ``Paypal-Debug-Id`` for a fault the framework injects."""
+        debug_id = _ids.debug_id()
         if status == 429:
             body: dict[str, Any] = {
                 "name": "RATE_LIMIT_REACHED",
                 "message": "Too many requests. Blocked due to rate limiting.",
-                "debug_id": _ids.debug_id(),
+                "debug_id": debug_id,
             }
         else:
             # PayPal's own message for the status; the framework's reason goes in the detail.
             error = PayPalError(status, "INTERNAL_SERVICE_ERROR", description=message)
-            body = error.body(_ids.debug_id(), DOCS["orders"])
-        return json.dumps(body).encode(), "application/json"
+            body = error.body(debug_id, DOCS["orders"])
+        return json.dumps(body).encode(), "application/json", {"Paypal-Debug-Id": debug_id}
 
     def cert_url(self, base: str) -> str:
         """Where this fake serves its signing certificate, under the API address ``base``."""

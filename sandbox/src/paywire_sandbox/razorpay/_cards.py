@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import attrs
 
+from paywire_sandbox._cards import luhn_valid
 from paywire_sandbox.razorpay._errors import BAD_REQUEST, GATEWAY
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
     "CardFailure",
     "TestCard",
     "card_for_number",
-    "luhn_valid",
 ]
 
 
@@ -127,21 +127,6 @@ OUTCOME_CARDS: dict[str, str] = {
     "processing_error": "4000000000000119",
     "authentication_required": "4000002760003184",
 }
-
-
-def luhn_valid(number: str) -> bool:
-    """Whether ``number`` (digits only) passes the Luhn check."""
-    if not number.isascii() or not number.isdigit() or not 12 <= len(number) <= 19:
-        return False
-    total = 0
-    for index, char in enumerate(reversed(number)):
-        digit = int(char)
-        if index % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
 
 
 def _network(number: str) -> str:

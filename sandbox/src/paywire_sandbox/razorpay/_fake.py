@@ -217,6 +217,15 @@ def _failure_error(failure: CardFailure, payment_id: str | None, order_id: str |
     )
 
 
+def _check_unpaid(order: Entity) -> None:
+    """Razorpay's answer to a payment on an order that is already paid."""
+    if order["status"] == "paid":
+        raise RazorpayError(
+            "Your payment has been declined as the order is already paid. "
+            "Please initiate the payment with a new order."
+        )
+
+
 def _json(data: object, status: int = 200) -> Response:
     return Response(json.dumps(data), status_code=status, media_type="application/json")
 
@@ -795,11 +804,7 @@ class RazorpayFake(Fake):
         notes = fields.notes()
         order = self._lookup(self._orders, order_id)
         token = self._customer_token(customer_id, token_id)
-        if order["status"] == "paid":
-            raise RazorpayError(
-                "Your payment has been declined as the order is already paid. "
-                "Please initiate the payment with a new order."
-            )
+        _check_unpaid(order)
         if currency != order["currency"]:
             raise RazorpayError("Currency should be same as order currency", field="currency")
         if amount != order["amount"]:
@@ -1292,11 +1297,7 @@ class RazorpayFake(Fake):
 
     def _pay_order(self, order: Entity, card: TestCard) -> _Outcome:
         """Pay an order on a hosted page; an order carrying a mandate registers a token."""
-        if order["status"] == "paid":
-            raise RazorpayError(
-                "Your payment has been declined as the order is already paid. "
-                "Please initiate the payment with a new order."
-            )
+        _check_unpaid(order)
         registration = self._registrations.get(order["id"])
         customer = self._customers.get(registration.customer_id) if registration else None
         invoice = self._invoices.get(registration.invoice_id or "") if registration else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from html import escape
 
-from paywire_sandbox.razorpay._cards import OUTCOME_CARDS
 from paywire_sandbox.razorpay._money import CURRENCY_EXPONENTS
 
 __all__ = ["format_amount", "pay_page", "status_page"]
@@ -23,14 +22,6 @@ def format_amount(amount: int, currency: str) -> str:
         return f"{currency} {amount}"
     whole, fraction = divmod(amount, 10**exponent)
     return f"{currency} {whole}.{fraction:0{exponent}d}"
-
-
-def _test_cards() -> str:
-    items = "".join(
-        f"<li><code>{number}</code> {escape(outcome.replace('_', ' '))}</li>"
-        for outcome, number in OUTCOME_CARDS.items()
-    )
-    return f"<details id=test-cards><summary>Test cards</summary><ul>{items}</ul></details>"
 
 
 def _document(title: str, body: str) -> str:

@@ -26,7 +26,6 @@ __all__ = [
     "brand_of",
     "card_for_number",
     "fingerprint",
-    "luhn_ok",
 ]
 
 
@@ -190,21 +189,6 @@ OUTCOMES: dict[str, str] = {
     "processing_error": "4000000000000119",
     "authentication_required": "4000002760003184",
 }
-
-
-def luhn_ok(number: str) -> bool:
-    """The Luhn checksum every real card number passes."""
-    if not number.isdigit() or not 12 <= len(number) <= 19:
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        digit = ord(ch) - 48
-        if i % 2:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
 
 
 def brand_of(number: str) -> str:

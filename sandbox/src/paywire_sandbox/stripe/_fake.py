@@ -58,6 +58,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from paywire_sandbox._cards import luhn_valid
 from paywire_sandbox._fake import Fake, SandboxContext, WebhookEndpoint
 from paywire_sandbox.stripe import _pages
 from paywire_sandbox.stripe._api import ROUTES, Call, route_key
@@ -67,9 +68,8 @@ from paywire_sandbox.stripe._cards import (
     PM_TOKENS,
     Decline,
     card_for_number,
-    luhn_ok,
 )
-from paywire_sandbox.stripe._engine import Attempt, StripeEngine
+from paywire_sandbox.stripe._engine import Attempt, SessionRecord, StripeEngine
 from paywire_sandbox.stripe._errors import StripeError, api_error, idempotency_error, mask_key
 from paywire_sandbox.stripe._forms import decode_form
 from paywire_sandbox.stripe._resources import API_VERSION, JSON, IdMaker
@@ -162,8 +162,8 @@ class StripeFake(Fake):
         digest = hmac.new(endpoint.secret.encode(), signed, hashlib.sha256).hexdigest()
         return {"Stripe-Signature": f"t={timestamp},v1={digest}"}
 
-    def error_body(self, status: int, message: str) -> tuple[bytes, str]:
-        """Stripe's shape for the framework's injected faults and its own 404/500 answers."""
+    def error_body(self, status: int, message: str) -> tuple[bytes, str, dict[str, str]]:
+        """Stripe's shape (and ``Request-Id``) for injected faults and the framework's answers."""
         error: JSON
         if status == 429:
             error = {
@@ -176,7 +176,8 @@ class StripeFake(Fake):
             error = {"message": message, "type": "api_error"}
         else:
             error = {"message": message, "type": "invalid_request_error"}
-        return json.dumps({"error": error}).encode(), "application/json"
+        body = json.dumps({"error": error}).encode()
+        return body, "application/json", {"Request-Id": _request_id()}
 
     def on_clock_advanced(self) -> None:
         """Fire what the passing of time causes (session expiry); safe to call any time."""
@@ -185,7 +186,7 @@ class StripeFake(Fake):
     # ------------------------------------------------------------------ the API
 
     async def _api(self, request: Request) -> Response:
-        request_id = "req_" + os.urandom(7).hex()
+        request_id = _request_id()
         headers = request.headers
         version = headers.get("stripe-version") or API_VERSION
         out = {"Request-Id": request_id, "Stripe-Version": version, "Cache-Control": "no-store"}
@@ -364,14 +365,20 @@ class StripeFake(Fake):
         base = f"{request.base_url}{self.name}"
         return f"{base}/checkout/pay/{csid}", f"{base}/checkout/pay/{csid}/cancel"
 
-    async def _checkout_page(self, request: Request) -> Response:
-        csid = request.path_params["csid"]
+    def _page_session(self, csid: str) -> SessionRecord | Response:
+        """The checkout session a hosted page is for, or the page saying the link is not valid."""
         try:
-            record = self.engine.session(csid)
+            return self.engine.session(csid)
         except StripeError:
             return HTMLResponse(
                 _pages.notice_page("Checkout session not found", "This link is not valid."), 404
             )
+
+    async def _checkout_page(self, request: Request) -> Response:
+        csid = request.path_params["csid"]
+        record = self._page_session(csid)
+        if isinstance(record, Response):
+            return record
         obj = record.obj
         if obj["status"] != "open":
             if obj["status"] == "complete":
@@ -441,12 +448,9 @@ class StripeFake(Fake):
 
     async def _checkout_cancel(self, request: Request) -> Response:
         csid = request.path_params["csid"]
-        try:
-            record = self.engine.session(csid)
-        except StripeError:
-            return HTMLResponse(
-                _pages.notice_page("Checkout session not found", "This link is not valid."), 404
-            )
+        record = self._page_session(csid)
+        if isinstance(record, Response):
+            return record
         url = record.obj["cancel_url"]
         if url is None:
             action, _ = self._page_urls(request, csid)
@@ -489,7 +493,7 @@ class StripeFake(Fake):
         three_d_secure: bool | None,
     ) -> Attempt | _FormProblem:
         number = "".join(ch for ch in number if ch not in " -")
-        if not luhn_ok(number):
+        if not luhn_valid(number):
             return _FormProblem("invalid_number", "Your card number is invalid.")
         spec = card_for_number(number)
         parsed = _parse_expiry(expiry, self.engine.now())
@@ -606,7 +610,7 @@ class StripeFake(Fake):
                 spec = card_for_number(PM_TOKENS[pm_token])
             else:
                 number, _ = _card_from_body(body)
-                if not luhn_ok(number):
+                if not luhn_valid(number):
                     raise _bad_control(f"card is not a valid card number: {number!r}")
                 spec = card_for_number(number)
             exp_month: int | None = None
@@ -655,6 +659,11 @@ class StripeFake(Fake):
             return {"expired": expired}
 
         return await self._control(request, expire)
+
+
+def _request_id() -> str:
+    """A fresh ``Request-Id`` header value, as Stripe sends on every answer."""
+    return "req_" + os.urandom(7).hex()
 
 
 def _bad_control(message: str) -> StripeError:

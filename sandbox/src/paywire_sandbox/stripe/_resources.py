@@ -122,6 +122,10 @@ def customer(
     }
 
 
+def _billing_details(email: str | None, name: str | None) -> JSON:
+    return {"address": _null_address(), "email": email, "name": name, "phone": None, "tax_id": None}
+
+
 def _checks() -> JSON:
     return {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"}
 
@@ -141,13 +145,7 @@ def payment_method(
         "id": pmid,
         "object": "payment_method",
         "allow_redisplay": "unspecified",
-        "billing_details": {
-            "address": _null_address(),
-            "email": email,
-            "name": name,
-            "phone": None,
-            "tax_id": None,
-        },
+        "billing_details": _billing_details(email, name),
         "card": {
             "brand": spec.brand,
             "checks": _checks(),
@@ -186,13 +184,7 @@ def bank_payment_method(
         "id": pmid,
         "object": "payment_method",
         "allow_redisplay": "unspecified",
-        "billing_details": {
-            "address": _null_address(),
-            "email": email,
-            "name": name,
-            "phone": None,
-            "tax_id": None,
-        },
+        "billing_details": _billing_details(email, name),
         "created": created,
         "customer": None,
         "livemode": False,
