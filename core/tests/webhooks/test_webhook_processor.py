@@ -32,6 +32,7 @@ from paywire.webhooks import (
     Defer,
     EventStore,
     InMemoryEventStore,
+    NewEvent,
     SQLiteEventStore,
     WebhookProcessor,
     WebhookResult,
@@ -412,13 +413,14 @@ def test_an_expired_lease_lets_another_delivery_take_over(
 
 
 def test_a_stored_event_that_cannot_be_rebuilt_stays_pending(
-    acme: AcmeProvider, clock: ManualClock
+    acme: AcmeProvider, store: EventStore
 ) -> None:
-    store = InMemoryEventStore(clock=clock)
     processor = WebhookProcessor({"acme": acme}, store)
-    processor.on_any(lambda e: (_ for _ in ()).throw(RuntimeError("fail")))
-    deliver(processor, event_body("evt_1"))
-    store._rows[("acme", "evt_1")].event_json = '{"id": "evt_1"}'  # a schema from elsewhere
+    # A pending event whose JSON has a schema from elsewhere.
+    record = NewEvent("acme", "evt_1", "payment.succeeded", '{"id": "evt_1"}', event_body("evt_1"))
+    claim = store.record_and_claim(record, lease_seconds=60)
+    assert claim.token is not None
+    assert store.finish("acme", "evt_1", claim.token, status="pending", error="RuntimeError: fail")
     results = processor.replay_pending()
     assert [(r.event_id, r.outcome, r.status_code) for r in results] == [
         ("evt_1", "handler_failed", 500)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -58,6 +59,16 @@ def test_sqlite_refuses_bad_settings(tmp_path: Path) -> None:
         SQLiteEventStore(tmp_path / "e.sqlite3", synchronous="OFF")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="InMemoryEventStore"):
         SQLiteEventStore(":memory:")
+
+
+def test_a_file_that_is_not_a_database_fails_at_start_up_and_is_left_alone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "e.sqlite3"
+    path.write_bytes(b"not a database\n" * 100)
+    with pytest.raises(sqlite3.DatabaseError):
+        SQLiteEventStore(path)
+    assert path.read_bytes() == b"not a database\n" * 100
 
 
 def test_a_closed_sqlite_store_refuses_work_in_every_thread(tmp_path: Path) -> None:

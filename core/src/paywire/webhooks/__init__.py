@@ -3,7 +3,7 @@
 ::
 
     from paywire import EventType, Paywire, WebhookEvent
-    from paywire.webhooks import Defer, WebhookProcessor
+    from paywire.webhooks import Defer, WebhookProcessor, mount_wsgi
 
     processor = WebhookProcessor(Paywire())            # events in ./paywire-webhooks.sqlite3
 
@@ -22,8 +22,8 @@
 
 Stores: :class:`SQLiteEventStore` (the default; several processes on one machine),
 :class:`PostgresEventStore` (``pip install 'paywire[postgres]'``; many machines) and
-:class:`InMemoryEventStore` (tests). See :mod:`paywire.webhooks._processor` for what each
-delivery is answered.
+:class:`InMemoryEventStore` (tests); each is an :class:`EventStore`. What each delivery is
+answered is in :mod:`paywire.webhooks._processor` (and ``docs/webhooks.md``).
 """
 
 from __future__ import annotations

@@ -16,17 +16,12 @@ Any ASGI server, on its own::
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from paywire.webhooks._processor import WebhookProcessor
+from paywire.webhooks._endpoint import Answer, Endpoint, render
 
 __all__ = ["AsgiEndpoint"]
-
-_log = logging.getLogger("paywire.webhooks")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,19 +29,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-def _json(
-    status: int, body: dict[str, str], extra: list[tuple[bytes, bytes]] | None = None
-) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    payload = json.dumps(body, separators=(",", ":")).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(payload)).encode()),
-        *(extra or []),
-    ]
-    return status, headers, payload
-
-
-class AsgiEndpoint:
+class AsgiEndpoint(Endpoint):
     """Receives one provider's webhooks over ASGI.
 
     It answers ``POST`` at any path it is mounted under (405 with ``Allow: POST`` otherwise),
@@ -57,18 +40,6 @@ class AsgiEndpoint:
     delivers again.
     """
 
-    def __init__(
-        self, processor: WebhookProcessor, provider: str, *, max_body_bytes: int = 1 << 20
-    ) -> None:
-        if max_body_bytes < 1:
-            raise ValueError("max_body_bytes must be positive")
-        self.processor = processor
-        self.provider = provider
-        self.max_body_bytes = max_body_bytes
-
-    def __repr__(self) -> str:
-        return f"<AsgiEndpoint {self.provider!r}>"
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
@@ -78,8 +49,15 @@ class AsgiEndpoint:
             # A websocket has no business here; closing before accepting refuses it.
             await send({"type": "websocket.close", "code": 1008})
             return
-        status, headers, body = await self._handle(scope, receive)
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        answer = await self._handle(scope, receive)
+        headers, body = render(answer)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": answer[0],
+                "headers": [(name.encode(), value.encode()) for name, value in headers],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     @staticmethod
@@ -93,39 +71,28 @@ class AsgiEndpoint:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _handle(
-        self, scope: Scope, receive: Receive
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    async def _handle(self, scope: Scope, receive: Receive) -> Answer:
         if scope.get("method") != "POST":
-            return _json(405, {"error": "method_not_allowed"}, [(b"allow", b"POST")])
+            return 405, {"error": "method_not_allowed"}
         headers: dict[str, str] = {}
         for raw_name, raw_value in scope.get("headers", ()):
             name = raw_name.decode("latin-1").lower()
             value = raw_value.decode("latin-1")
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
         declared = headers.get("content-length")
-        if declared is not None:
-            if not declared.isascii() or not declared.isdigit():
-                return _json(400, {"error": "bad_content_length"})
-            if int(declared) > self.max_body_bytes:
-                return _json(413, {"error": "payload_too_large"})
+        if declared is not None and (refused := self._refuse_length(declared)):
+            return refused
         chunks: list[bytes] = []
         size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                return _json(400, {"error": "client_disconnected"})
+                return 400, {"error": "client_disconnected"}
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
-                return _json(413, {"error": "payload_too_large"})
+                return 413, {"error": "payload_too_large"}
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        try:
-            result = await asyncio.to_thread(self.processor.process, self.provider, body, headers)
-        except Exception:
-            _log.exception("could not process a %s webhook", self.provider)
-            return _json(500, {"error": "processing_failed"})
-        return _json(result.status_code, {"outcome": result.outcome})
+        return await asyncio.to_thread(self._process, b"".join(chunks), headers)

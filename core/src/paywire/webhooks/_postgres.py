@@ -12,27 +12,24 @@ Lease times come from the store's clock (``time.time`` on the app's machine): ke
 clocks in sync (NTP); leases last minutes, so ordinary skew does not matter.
 """
 
-# The only name interpolated into SQL is the table, checked against _IDENTIFIER first.
+# The only name interpolated into SQL is the table, checked by SQLEventStore first.
 # ruff: noqa: S608
 
 from __future__ import annotations
 
-import os
-import re
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from paywire._errors import ConfigurationError
+from paywire.webhooks._sql import SQLEventStore, claimed_events, stored_event
 from paywire.webhooks._store import (
     MAX_BACKOFF,
     Claim,
-    EventStatus,
-    FinishStatus,
     NewEvent,
     StoredEvent,
     new_token,
+    unclaimed,
 )
 
 if TYPE_CHECKING:
@@ -40,29 +37,10 @@ if TYPE_CHECKING:
 
 __all__ = ["PostgresEventStore"]
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-
 _COLUMNS = (
     "provider, event_id, event_type, status, attempts, event_json::text, raw_body, received_at, "
     "updated_at, last_error, lease_until"
 )
-
-
-def _row(values: tuple[Any, ...], token: str | None = None) -> StoredEvent:
-    return StoredEvent(
-        provider=values[0],
-        event_id=values[1],
-        event_type=values[2],
-        status=values[3],
-        attempts=values[4],
-        event_json=values[5],
-        raw_body=bytes(values[6]),
-        received_at=values[7],
-        updated_at=values[8],
-        last_error=values[9],
-        lease_until=values[10],
-        token=token,
-    )
 
 
 def _statements(t: str) -> dict[str, str]:
@@ -145,7 +123,7 @@ def _statements(t: str) -> dict[str, str]:
     }
 
 
-class PostgresEventStore:
+class PostgresEventStore(SQLEventStore["psycopg.Connection[Any]"]):
     """An :class:`~paywire.webhooks.EventStore` in a PostgreSQL table.
 
     Args:
@@ -164,8 +142,7 @@ class PostgresEventStore:
         connect_timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not _IDENTIFIER.match(table):
-            raise ConfigurationError(f"invalid table name {table!r}")
+        super().__init__(table, clock)
         try:
             import psycopg
         except ImportError:
@@ -174,32 +151,24 @@ class PostgresEventStore:
             ) from None
         self._psycopg = psycopg
         self._dsn = dsn
-        self.table = table
         self._connect_timeout = max(1, round(connect_timeout))
-        self._clock = clock
         self._sql = _statements(table)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[tuple[int, psycopg.Connection[Any]]] = []
-        self._closed = False
         self._schema_ready = False
         self._conn()
 
     def __repr__(self) -> str:
         return f"<PostgresEventStore table={self.table!r}>"
 
-    def _conn(self) -> psycopg.Connection[Any]:
-        if self._closed:  # checked first: close() may have run in another thread
-            raise ConfigurationError("this PostgresEventStore is closed")
-        local = self._local
-        conn: psycopg.Connection[Any] | None = getattr(local, "conn", None)
-        if conn is not None and local.pid == os.getpid() and not conn.broken:
-            return conn
-        conn = self._psycopg.connect(
+    def _usable(self, conn: psycopg.Connection[Any]) -> bool:
+        return not conn.broken
+
+    def _open(self) -> psycopg.Connection[Any]:
+        return self._psycopg.connect(
             self._dsn, autocommit=True, connect_timeout=self._connect_timeout
         )
+
+    def _prepare(self, conn: psycopg.Connection[Any]) -> None:
         with self._lock:
-            self._connections.append((os.getpid(), conn))
             if not self._schema_ready:
                 with conn.transaction():
                     # Several processes may start at once: one creates the table, the others wait.
@@ -207,21 +176,6 @@ class PostgresEventStore:
                     conn.execute(self._sql["schema"])
                     conn.execute(self._sql["index"])
                 self._schema_ready = True
-        local.conn = conn
-        local.pid = os.getpid()
-        return conn
-
-    def close(self) -> None:
-        """Close every thread's connection (in this process)."""
-        with self._lock:
-            self._closed = True
-            pid = os.getpid()
-            for owner, conn in self._connections:
-                # A connection inherited through fork() is the parent's session: closing it here
-                # would end that session for the parent too.
-                if owner == pid:
-                    conn.close()
-            self._connections.clear()
 
     def record_and_claim(self, event: NewEvent, *, lease_seconds: float) -> Claim:
         conn = self._conn()
@@ -245,10 +199,7 @@ class PostgresEventStore:
         state = conn.execute(self._sql["state"], (event.provider, event.event_id)).fetchone()
         if state is None:  # pragma: no cover - rows are never deleted by the store
             return Claim("busy")
-        status: EventStatus = state[0]
-        if status in ("processed", "ignored"):
-            return Claim(status, attempts=state[1])
-        return Claim("busy", attempts=state[1])
+        return unclaimed(*state)
 
     def record_ignored(self, event: NewEvent) -> bool:
         cursor = self._conn().execute(
@@ -306,25 +257,7 @@ class PostgresEventStore:
             )
             .fetchall()
         )
-        return sorted((_row(r, token) for r in rows), key=lambda e: e.received_at)
-
-    def finish(
-        self,
-        provider: str,
-        event_id: str,
-        token: str,
-        *,
-        status: FinishStatus,
-        error: str | None = None,
-    ) -> bool:
-        cursor = self._conn().execute(
-            self._sql["finish"], (status, error, self._clock(), provider, event_id, token)
-        )
-        return cursor.rowcount == 1
-
-    def get(self, provider: str, event_id: str) -> StoredEvent | None:
-        found = self._conn().execute(self._sql["get"], (provider, event_id)).fetchone()
-        return None if found is None else _row(found)
+        return claimed_events(rows, token)
 
     def pending(
         self, *, provider: str | None = None, limit: int | None = None
@@ -334,4 +267,4 @@ class PostgresEventStore:
             .execute(self._sql["pending"], {"provider": provider, "limit": limit})
             .fetchall()
         )
-        return [_row(r) for r in rows]
+        return [stored_event(r) for r in rows]

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import attrs
 
 from paywire._errors import ConfigurationError, InvalidSignature, UnknownEvent
+from paywire._plugins import Paywire
 from paywire._secrets import redact
 from paywire._types import EventType, WebhookEvent
 from paywire.webhooks._store import (
@@ -56,7 +57,6 @@ from paywire.webhooks._store import (
 )
 
 if TYPE_CHECKING:
-    from paywire._plugins import Paywire
     from paywire._provider import Provider
     from paywire.webhooks._asgi import AsgiEndpoint
     from paywire.webhooks._wsgi import WsgiEndpoint
@@ -249,8 +249,6 @@ class WebhookProcessor:
 
     def provider(self, name: str) -> Provider[Any]:
         """The provider webhooks named ``name`` are verified and parsed with."""
-        from paywire._plugins import Paywire
-
         if isinstance(self._providers, Paywire):
             return self._providers.provider(name)
         try:
@@ -298,7 +296,7 @@ class WebhookProcessor:
             return _result("in_progress", provider, event.id, event)
         if claim.state != "claimed" or claim.token is None:
             return _result("duplicate", provider, event.id, event)
-        result = self._run(provider, event, claim.token, was_deferred=False)
+        result = self._run(provider, event, claim.token, failed="pending")
         if result.outcome == "processed" and self.replay_deferred:
             replayed = self._replay(provider, limit=self.replay_deferred, deferred_only=True)
             if replayed:
@@ -318,11 +316,10 @@ class WebhookProcessor:
         return _result("unknown_event", provider, key)
 
     def _run(
-        self, provider: str, event: WebhookEvent, token: str, *, was_deferred: bool
+        self, provider: str, event: WebhookEvent, token: str, *, failed: FinishStatus
     ) -> WebhookResult:
-        # A deferred event whose retry fails stays deferred, so that automatic replay keeps
-        # trying it; any other failure leaves it pending.
-        failed: FinishStatus = "deferred" if was_deferred else "pending"
+        """Run the follow-up and the handlers under the lease ``token``; on a failure the event
+        is left ``failed``."""
         try:
             # The provider's own follow-up first (PayPal captures an approved order), so that
             # a failure there is retried on redelivery exactly like a handler's.
@@ -399,18 +396,19 @@ class WebhookProcessor:
             token = stored.token
             if token is None:  # pragma: no cover - claim_pending always sets it
                 continue
-            was_deferred = stored.status == "deferred"
+            # A deferred event whose retry fails stays deferred, so that automatic replay keeps
+            # trying it; any other failure leaves it pending.
+            failed: FinishStatus = "deferred" if stored.status == "deferred" else "pending"
             try:
                 event = stored.event
             except Exception as exc:
                 error = f"cannot rebuild the stored event: {_describe(exc)}"
-                status: FinishStatus = "deferred" if was_deferred else "pending"
-                self._finish(stored.provider, stored.event_id, token, status, error)
+                self._finish(stored.provider, stored.event_id, token, failed, error)
                 results.append(_result("handler_failed", stored.provider, stored.event_id))
                 continue
             if event is None:  # pragma: no cover - ignored events are never open
                 continue
-            results.append(self._run(stored.provider, event, token, was_deferred=was_deferred))
+            results.append(self._run(stored.provider, event, token, failed=failed))
         return results
 
     # -- endpoints --------------------------------------------------------------------------
@@ -439,33 +437,37 @@ class WebhookProcessor:
         return WsgiEndpoint(self, provider, max_body_bytes=max_body_bytes)
 
 
+# Built once: json.dumps with options builds a new encoder on every call.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _to_json(event: WebhookEvent, payload: Mapping[str, Any]) -> str:
     """The event as the converter writes it (a test holds the two equal), built directly: this
     runs for every delivery, and the generic converter costs more than the rest of the path.
     ``data`` that is the payload is not written again (``StoredEvent.event`` rebuilds it)."""
-    from paywire._convert import to_json_dict
-
     amount = event.amount
     created = event.created_at
-    out = {
-        "provider": event.provider,
-        "id": event.id,
-        "type": event.type.value,
-        "raw_type": event.raw_type,
-        "created_at": None if created is None else created.isoformat(),
-        "invoice_id": event.invoice_id,
-        "amount": None
-        if amount is None
-        else {"amount": str(amount.amount), "currency": amount.currency},
-        "transaction_id": event.transaction_id,
-        "refund_id": event.refund_id,
-        "payment_method_id": event.payment_method_id,
-        "customer_id": event.customer_id,
-        "session_id": event.session_id,
-        "data": (
-            DATA_IS_RAW_BODY
-            if event.data is payload or event.data == payload
-            else to_json_dict(event.data)
-        ),
-    }
-    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+    data: object = DATA_IS_RAW_BODY
+    if event.data is not payload and event.data != payload:
+        from paywire._convert import to_json_dict
+
+        data = to_json_dict(event.data)
+    return _encode(
+        {
+            "provider": event.provider,
+            "id": event.id,
+            "type": event.type.value,
+            "raw_type": event.raw_type,
+            "created_at": None if created is None else created.isoformat(),
+            "invoice_id": event.invoice_id,
+            "amount": None
+            if amount is None
+            else {"amount": str(amount.amount), "currency": amount.currency},
+            "transaction_id": event.transaction_id,
+            "refund_id": event.refund_id,
+            "payment_method_id": event.payment_method_id,
+            "customer_id": event.customer_id,
+            "session_id": event.session_id,
+            "data": data,
+        }
+    )

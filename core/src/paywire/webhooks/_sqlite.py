@@ -28,25 +28,23 @@ who also want the bookkeeping itself to survive a power loss (one fsync per comm
 on most disks).
 """
 
-# The only name interpolated into SQL is the table, checked against _IDENTIFIER first.
+# The only name interpolated into SQL is the table, checked by SQLEventStore first.
 # ruff: noqa: S608
 
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from paywire._errors import ConfigurationError
+from paywire.webhooks._sql import SQLEventStore, claimed_events, stored_event
 from paywire.webhooks._store import (
     MAX_BACKOFF,
     Claim,
-    FinishStatus,
     NewEvent,
     StoredEvent,
     new_token,
@@ -54,32 +52,13 @@ from paywire.webhooks._store import (
 
 __all__ = ["SQLiteEventStore"]
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-
 _COLUMNS = (
     "provider, event_id, event_type, status, attempts, event_json, raw_body, received_at, "
     "updated_at, last_error, lease_until"
 )
 
 
-def _row(values: tuple[Any, ...], token: str | None = None) -> StoredEvent:
-    return StoredEvent(
-        provider=values[0],
-        event_id=values[1],
-        event_type=values[2],
-        status=values[3],
-        attempts=values[4],
-        event_json=values[5],
-        raw_body=bytes(values[6]),
-        received_at=values[7],
-        updated_at=values[8],
-        last_error=values[9],
-        lease_until=values[10],
-        token=token,
-    )
-
-
-class SQLiteEventStore:
+class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
     """An :class:`~paywire.webhooks.EventStore` in an SQLite file.
 
     Args:
@@ -100,22 +79,15 @@ class SQLiteEventStore:
         busy_timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not _IDENTIFIER.match(table):
-            raise ConfigurationError(f"invalid table name {table!r}")
+        super().__init__(table, clock)
         if synchronous not in ("NORMAL", "FULL"):
             raise ConfigurationError("synchronous must be 'NORMAL' or 'FULL'")
         if str(path) == ":memory:":
             # Each thread's connection would see its own empty database.
             raise ConfigurationError("use InMemoryEventStore instead of an SQLite ':memory:' file")
         self.path = Path(path)
-        self.table = table
         self.synchronous = synchronous
         self._busy_ms = int(busy_timeout * 1000)
-        self._clock = clock
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[tuple[int, sqlite3.Connection]] = []
-        self._closed = False
         self._sql = self._statements(table)
         # Create the schema now, so a bad path fails at start-up rather than on the first webhook.
         self._conn()
@@ -212,38 +184,18 @@ class SQLiteEventStore:
 
     # -- connections ------------------------------------------------------------------------
 
-    def _conn(self) -> sqlite3.Connection:
-        if self._closed:  # checked first: close() may have run in another thread
-            raise ConfigurationError("this SQLiteEventStore is closed")
-        local = self._local
-        conn: sqlite3.Connection | None = getattr(local, "conn", None)
-        if conn is not None and local.pid == os.getpid():
-            return conn
+    def _open(self) -> sqlite3.Connection:
         # Autocommit: each statement is its own transaction (see the module docstring).
-        conn = sqlite3.connect(
+        return sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, cached_statements=64
         )
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
         # Where WAL is impossible SQLite keeps its rollback journal: still correct, only slower.
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         conn.executescript(self._sql["schema"])
-        local.conn = conn
-        local.pid = os.getpid()
-        with self._lock:
-            self._connections.append((os.getpid(), conn))
-        return conn
-
-    def close(self) -> None:
-        """Close every thread's connection (in this process)."""
-        with self._lock:
-            self._closed = True
-            pid = os.getpid()
-            for owner, conn in self._connections:
-                # A connection inherited through fork() belongs to the parent: never touch it.
-                if owner == pid:
-                    conn.close()
-            self._connections.clear()
 
     # -- the protocol -----------------------------------------------------------------------
 
@@ -326,26 +278,7 @@ class SQLiteEventStore:
         token = new_token()
         params = (token, now + lease_seconds, now, provider, max(limit, 0), backoff, MAX_BACKOFF)
         sql = self._sql["claim_deferred" if deferred_only else "claim_pending"]
-        rows = conn.execute(sql, params).fetchall()
-        return sorted((_row(r, token) for r in rows), key=lambda e: e.received_at)
-
-    def finish(
-        self,
-        provider: str,
-        event_id: str,
-        token: str,
-        *,
-        status: FinishStatus,
-        error: str | None = None,
-    ) -> bool:
-        cursor = self._conn().execute(
-            self._sql["finish"], (status, error, self._clock(), provider, event_id, token)
-        )
-        return cursor.rowcount == 1
-
-    def get(self, provider: str, event_id: str) -> StoredEvent | None:
-        found = self._conn().execute(self._sql["get"], (provider, event_id)).fetchone()
-        return None if found is None else _row(found)
+        return claimed_events(conn.execute(sql, params).fetchall(), token)
 
     def pending(
         self, *, provider: str | None = None, limit: int | None = None
@@ -355,4 +288,4 @@ class SQLiteEventStore:
             .execute(self._sql["pending"], (provider, provider, -1 if limit is None else limit))
             .fetchall()
         )
-        return [_row(r) for r in rows]
+        return [stored_event(r) for r in rows]

@@ -46,6 +46,7 @@ __all__ = [
     "StoredEvent",
     "backoff_delay",
     "new_token",
+    "unclaimed",
 ]
 
 EventStatus = Literal["pending", "deferred", "processed", "ignored"]
@@ -233,41 +234,16 @@ class EventStore(Protocol):
         ...
 
 
-@attrs.define
-class _Row:
-    provider: str
-    event_id: str
-    event_type: str
-    status: EventStatus
-    attempts: int
-    event_json: str | None
-    raw_body: bytes
-    received_at: float
-    updated_at: float
-    last_error: str | None = None
-    lease_token: str | None = None
-    lease_until: float | None = None
+def unclaimed(status: EventStatus, attempts: int) -> Claim:
+    """The answer for a known event that could not be claimed: finished (``processed``,
+    ``ignored``) or, when still open, ``busy``."""
+    if status in ("processed", "ignored"):
+        return Claim(status, attempts=attempts)
+    return Claim("busy", attempts=attempts)
 
-    def freeze(self, token: str | None = None) -> StoredEvent:
-        return StoredEvent(
-            provider=self.provider,
-            event_id=self.event_id,
-            event_type=self.event_type,
-            status=self.status,
-            attempts=self.attempts,
-            event_json=self.event_json,
-            raw_body=self.raw_body,
-            received_at=self.received_at,
-            updated_at=self.updated_at,
-            last_error=self.last_error,
-            lease_until=self.lease_until,
-            token=token,
-        )
 
-    def claimable(self, now: float) -> bool:
-        return self.status in OPEN_STATUSES and (
-            self.lease_until is None or self.lease_until <= now
-        )
+def _claimable(event: StoredEvent, now: float) -> bool:
+    return event.status in OPEN_STATUSES and (event.lease_until is None or event.lease_until <= now)
 
 
 class InMemoryEventStore:
@@ -279,16 +255,19 @@ class InMemoryEventStore:
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._rows: dict[tuple[str, str], _Row] = {}
-        # The open rows, so that a replay does not walk every event ever received.
-        self._open: dict[tuple[str, str], _Row] = {}
+        # Events as get() returns them (no token); the token of each event's last lease apart.
+        self._events: dict[tuple[str, str], StoredEvent] = {}
+        self._tokens: dict[tuple[str, str], str] = {}
+        # The open events' keys in the order they arrived (ties in time keep it, as the SQL
+        # stores' ids do), so that a replay does not walk every event ever received.
+        self._open: dict[tuple[str, str], None] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"<InMemoryEventStore events={len(self._rows)}>"
+        return f"<InMemoryEventStore events={len(self._events)}>"
 
-    def _insert(self, event: NewEvent, status: EventStatus, now: float) -> _Row:
-        row = _Row(
+    def _insert(self, event: NewEvent, status: EventStatus, now: float) -> StoredEvent:
+        stored = StoredEvent(
             provider=event.provider,
             event_id=event.event_id,
             event_type=event.event_type,
@@ -300,34 +279,34 @@ class InMemoryEventStore:
             updated_at=now,
         )
         key = (event.provider, event.event_id)
-        self._rows[key] = row
+        self._events[key] = stored
         if status in OPEN_STATUSES:
-            self._open[key] = row
-        return row
+            self._open[key] = None
+        return stored
 
-    @staticmethod
-    def _lease(row: _Row, token: str, now: float, lease_seconds: float) -> None:
-        row.lease_token = token
-        row.lease_until = now + lease_seconds
-        row.attempts += 1
-        row.updated_at = now
+    def _lease(self, stored: StoredEvent, token: str, now: float, lease_seconds: float) -> int:
+        key = (stored.provider, stored.event_id)
+        attempts = stored.attempts + 1
+        self._events[key] = attrs.evolve(
+            stored, attempts=attempts, lease_until=now + lease_seconds, updated_at=now
+        )
+        self._tokens[key] = token
+        return attempts
 
     def record_and_claim(self, event: NewEvent, *, lease_seconds: float) -> Claim:
         with self._lock:
             now = self._clock()
-            row = self._rows.get((event.provider, event.event_id))
-            if row is None:
-                row = self._insert(event, "pending", now)
-            elif not row.claimable(now):
-                state: ClaimState = "busy" if row.status in OPEN_STATUSES else row.status  # type: ignore[assignment]
-                return Claim(state, attempts=row.attempts)
+            stored = self._events.get((event.provider, event.event_id))
+            if stored is None:
+                stored = self._insert(event, "pending", now)
+            elif not _claimable(stored, now):
+                return unclaimed(stored.status, stored.attempts)
             token = new_token()
-            self._lease(row, token, now, lease_seconds)
-            return Claim("claimed", token, row.attempts)
+            return Claim("claimed", token, self._lease(stored, token, now, lease_seconds))
 
     def record_ignored(self, event: NewEvent) -> bool:
         with self._lock:
-            if (event.provider, event.event_id) in self._rows:
+            if (event.provider, event.event_id) in self._events:
                 return False
             self._insert(event, "ignored", self._clock())
             return True
@@ -335,11 +314,11 @@ class InMemoryEventStore:
     def claim(self, provider: str, event_id: str, *, lease_seconds: float) -> str | None:
         with self._lock:
             now = self._clock()
-            row = self._rows.get((provider, event_id))
-            if row is None or not row.claimable(now):
+            stored = self._events.get((provider, event_id))
+            if stored is None or not _claimable(stored, now):
                 return None
             token = new_token()
-            self._lease(row, token, now, lease_seconds)
+            self._lease(stored, token, now, lease_seconds)
             return token
 
     def claim_pending(
@@ -356,19 +335,22 @@ class InMemoryEventStore:
             wanted = ("deferred",) if deferred_only else OPEN_STATUSES
             candidates = sorted(
                 (
-                    row
-                    for row in self._open.values()
-                    if row.status in wanted
-                    and row.claimable(now)
-                    and row.updated_at + backoff_delay(backoff, row.attempts) <= now
-                    and (provider is None or row.provider == provider)
+                    stored
+                    for stored in map(self._events.__getitem__, self._open)
+                    if stored.status in wanted
+                    and _claimable(stored, now)
+                    and stored.updated_at + backoff_delay(backoff, stored.attempts) <= now
+                    and (provider is None or stored.provider == provider)
                 ),
-                key=lambda row: row.updated_at,
+                key=lambda stored: stored.updated_at,
             )[: max(limit, 0)]
             token = new_token()
-            for row in candidates:
-                self._lease(row, token, now, lease_seconds)
-            return [row.freeze(token) for row in candidates]
+            for stored in candidates:
+                self._lease(stored, token, now, lease_seconds)
+            return [
+                attrs.evolve(self._events[stored.provider, stored.event_id], token=token)
+                for stored in candidates
+            ]
 
     def finish(
         self,
@@ -380,38 +362,38 @@ class InMemoryEventStore:
         error: str | None = None,
     ) -> bool:
         with self._lock:
-            row = self._rows.get((provider, event_id))
-            if row is None or row.lease_token is None or row.lease_token != token:
+            key = (provider, event_id)
+            if self._tokens.get(key) != token:
                 return False
-            row.status = status
+            del self._tokens[key]
             if status not in OPEN_STATUSES:
-                self._open.pop((provider, event_id), None)
-            row.last_error = error
-            row.lease_token = None
-            row.lease_until = None
-            row.updated_at = self._clock()
+                self._open.pop(key, None)
+            self._events[key] = attrs.evolve(
+                self._events[key],
+                status=status,
+                last_error=error,
+                lease_until=None,
+                updated_at=self._clock(),
+            )
             return True
 
     def get(self, provider: str, event_id: str) -> StoredEvent | None:
         with self._lock:
-            row = self._rows.get((provider, event_id))
-            return None if row is None else row.freeze()
+            return self._events.get((provider, event_id))
 
     def pending(
         self, *, provider: str | None = None, limit: int | None = None
     ) -> list[StoredEvent]:
         with self._lock:
-            rows = sorted(
+            found = sorted(
                 (
-                    row
-                    for row in self._open.values()
-                    if provider is None or row.provider == provider
+                    stored
+                    for stored in map(self._events.__getitem__, self._open)
+                    if provider is None or stored.provider == provider
                 ),
-                key=lambda row: row.received_at,
+                key=lambda stored: stored.received_at,
             )
-            if limit is not None:
-                rows = rows[: max(limit, 0)]
-            return [row.freeze() for row in rows]
+            return found if limit is None else found[: max(limit, 0)]
 
     def close(self) -> None:
         """Nothing to release; kept for the protocol."""

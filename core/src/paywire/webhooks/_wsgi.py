@@ -18,19 +18,15 @@ werkzeug's ``DispatcherMiddleware`` takes the endpoint as well::
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
+
+from paywire.webhooks._endpoint import Answer, Endpoint, render
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-    from paywire.webhooks._processor import WebhookProcessor
-
 __all__ = ["WsgiEndpoint", "mount_wsgi"]
-
-_log = logging.getLogger("paywire.webhooks")
 
 _REASONS = {
     200: "OK",
@@ -54,7 +50,7 @@ def _headers(environ: WSGIEnvironment) -> dict[str, str]:
     return headers
 
 
-class WsgiEndpoint:
+class WsgiEndpoint(Endpoint):
     """Receives one provider's webhooks over WSGI.
 
     It answers ``POST`` at any path it is mounted under (405 with ``Allow: POST`` otherwise),
@@ -65,57 +61,28 @@ class WsgiEndpoint:
     answers 500, so the provider delivers again.
     """
 
-    def __init__(
-        self, processor: WebhookProcessor, provider: str, *, max_body_bytes: int = 1 << 20
-    ) -> None:
-        if max_body_bytes < 1:
-            raise ValueError("max_body_bytes must be positive")
-        self.processor = processor
-        self.provider = provider
-        self.max_body_bytes = max_body_bytes
-
-    def __repr__(self) -> str:
-        return f"<WsgiEndpoint {self.provider!r}>"
-
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        status, body, extra = self._handle(environ)
-        payload = json.dumps(body, separators=(",", ":")).encode()
-        start_response(
-            f"{status} {_REASONS.get(status, 'Unknown')}",
-            [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(payload))),
-                *extra,
-            ],
-        )
-        return [payload]
+        answer = self._handle(environ)
+        headers, body = render(answer)
+        start_response(f"{answer[0]} {_REASONS.get(answer[0], 'Unknown')}", headers)
+        return [body]
 
-    def _handle(
-        self, environ: WSGIEnvironment
-    ) -> tuple[int, dict[str, str], list[tuple[str, str]]]:
+    def _handle(self, environ: WSGIEnvironment) -> Answer:
         if environ.get("REQUEST_METHOD") != "POST":
-            return 405, {"error": "method_not_allowed"}, [("Allow", "POST")]
+            return 405, {"error": "method_not_allowed"}
         stream = environ["wsgi.input"]
         declared = str(environ.get("CONTENT_LENGTH") or "").strip()
         if declared:
-            if not declared.isascii() or not declared.isdigit():
-                return 400, {"error": "bad_content_length"}, []
-            length = int(declared)
-            if length > self.max_body_bytes:
-                return 413, {"error": "payload_too_large"}, []
-            body = _read(stream, length)
+            if refused := self._refuse_length(declared):
+                return refused
+            body = _read(stream, int(declared))
         elif environ.get("wsgi.input_terminated"):
             body = _read(stream, self.max_body_bytes + 1)
             if len(body) > self.max_body_bytes:
-                return 413, {"error": "payload_too_large"}, []
+                return 413, {"error": "payload_too_large"}
         else:
-            return 411, {"error": "length_required"}, []
-        try:
-            result = self.processor.process(self.provider, body, _headers(environ))
-        except Exception:
-            _log.exception("could not process a %s webhook", self.provider)
-            return 500, {"error": "processing_failed"}, []
-        return result.status_code, {"outcome": result.outcome}, []
+            return 411, {"error": "length_required"}
+        return self._process(body, _headers(environ))
 
 
 def _read(stream: object, limit: int) -> bytes:
