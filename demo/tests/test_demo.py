@@ -30,7 +30,7 @@ def test_demo_walks_the_whole_stripe_flow(tmp_path: Path) -> None:
         "renewal invoice paid through its webhook",
         "create_refund",
         "detach_payment_method",
-        "detached card is gone",
+        "detached method is gone",
     ):
         assert f"✓ {step}" in text, f"step {step!r} missing from:\n{text}"
     assert "✗" not in text

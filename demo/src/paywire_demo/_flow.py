@@ -303,7 +303,7 @@ class Demo:
                     lambda _: f"{saved.id} detached",
                 )
                 self._step(
-                    "detached card is gone",
+                    "detached method is gone",
                     lambda: self._expect_not_found(provider, saved.id),
                     lambda _: "get_payment_method_details raises NotFound",
                 )
