@@ -34,7 +34,6 @@ def test_harness_is_abstract_with_optional_defaults() -> None:
     assert Harness.__abstractmethods__ == {
         "sandbox_settings",
         "build_provider",
-        "secrets",
         "saved_method",
         "charge_currency",
         "complete_setup",
@@ -50,6 +49,16 @@ def test_harness_is_abstract_with_optional_defaults() -> None:
     assert customer.id
     assert customer.email
     assert customer.provider_customer_id is None  # new to the provider: it creates the customer
+
+
+def test_the_default_secrets_are_the_configs_secret_fields_revealed() -> None:
+    harness = MiniHarness()
+    settings = harness.sandbox_settings("http://x")
+    revealed = Harness.secrets(harness, settings)
+    assert sorted(revealed) == sorted(str(settings[n]) for n in ("api_key", "webhook_secret"))
+    assert Harness.secrets(harness, {**settings, "webhook_secret": None}) == [
+        str(settings["api_key"])
+    ]
 
 
 def _provider() -> MiniProvider:

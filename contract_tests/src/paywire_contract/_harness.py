@@ -156,9 +156,18 @@ class Harness(abc.ABC):
         transport=transport)``). ``transport`` must be passed through: it is how the suite
         records and replays."""
 
-    @abc.abstractmethod
     def secrets(self, settings: Mapping[str, Any]) -> list[str]:
-        """Every secret value in ``settings`` (for the leak checks and fixture redaction)."""
+        """Every secret value in ``settings`` (for the leak checks and fixture redaction).
+
+        Default: the :class:`paywire.Secret` fields of the config the provider is built from
+        (:meth:`paywire.ProviderConfig.secrets`), revealed — so a secret setting a plugin adds
+        later is covered without a list to keep in step.
+        """
+        provider = self.build_provider(settings)
+        try:
+            return [secret.reveal() for secret in provider.config.secrets() if secret]
+        finally:
+            provider.close()
 
     # -- scenario data -----------------------------------------------------------------------
 

@@ -205,13 +205,6 @@ class PayPalHarness(Harness):
         inner = transport if transport is not None else httpx.HTTPTransport()
         return PayPalProvider.create(config, transport=_HarnessTransport(inner, self._key))
 
-    def secrets(self, settings: Mapping[str, Any]) -> list[str]:
-        """The client secret, revealed."""
-        value = settings.get("client_secret")
-        if isinstance(value, paywire.Secret):
-            value = value.reveal()
-        return [value] if isinstance(value, str) and value else []
-
     # -- scenario data -----------------------------------------------------------------------
 
     def saved_method(self, ctx: ScenarioContext, kind: MethodKind) -> paywire.SavedPaymentMethod:

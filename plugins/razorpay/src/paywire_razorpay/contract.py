@@ -90,17 +90,6 @@ class RazorpayHarness(Harness):
         config = paywire.load_config(RazorpayConfig, "razorpay", environ={}, **settings)
         return RazorpayProvider.create(config, transport=transport)
 
-    def secrets(self, settings: Mapping[str, Any]) -> list[str]:
-        """The key secret and the webhook secret, revealed."""
-        found: list[str] = []
-        for name in ("key_secret", "webhook_secret"):
-            value = settings.get(name)
-            if isinstance(value, paywire.Secret):
-                value = value.reveal()
-            if isinstance(value, str) and value:
-                found.append(value)
-        return found
-
     # -- scenario data -----------------------------------------------------------------------
 
     def saved_method(self, ctx: ScenarioContext, kind: MethodKind) -> paywire.SavedPaymentMethod:

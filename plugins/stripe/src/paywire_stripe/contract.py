@@ -86,17 +86,6 @@ class StripeHarness(Harness):
         config = paywire.load_config(StripeConfig, "stripe", environ={}, **settings)
         return StripeProvider.create(config, transport=transport)
 
-    def secrets(self, settings: Mapping[str, Any]) -> list[str]:
-        """The API key and webhook secret, revealed."""
-        found: list[str] = []
-        for name in ("api_key", "webhook_secret"):
-            value = settings.get(name)
-            if isinstance(value, paywire.Secret):
-                value = value.reveal()
-            if isinstance(value, str) and value:
-                found.append(value)
-        return found
-
     # -- scenario data -----------------------------------------------------------------------
 
     def saved_method(self, ctx: ScenarioContext, kind: MethodKind) -> paywire.SavedPaymentMethod:
