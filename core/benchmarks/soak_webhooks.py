@@ -1,6 +1,7 @@
 """Soak the webhook processor: 10,000 events through the SQLite store, the way providers deliver.
 
     python core/benchmarks/soak_webhooks.py [--events 10000] [--synchronous NORMAL|FULL]
+                                            [--new-events lock|record]
 
 Half the events are payments, half refunds of those payments. A simulated provider delivers them
 with 10% delivered twice (at a random later point), 5% reordered (a refund before its payment:
@@ -14,12 +15,14 @@ events/s (distinct events, end to end: signature check, parsing, normalization, 
 handlers, marking done, and all the redeliveries) in wall-clock time and in this process's CPU
 time (the rate one core sustains whatever else the machine is doing).
 
-Durability: SQLite in WAL mode with ``synchronous=NORMAL`` (the store's default). Every event is
-committed — written to the operating system — before its handlers run and before it is answered,
-so it survives the process crashing at any point. Only finished events are acknowledged (2xx);
-anything still waiting was answered non-2xx and is delivered again, so a power loss that
+Durability: SQLite in WAL mode with ``synchronous=NORMAL`` (the store's defaults). Every event is
+committed with its outcome — written to the operating system — before it is answered, so what
+was answered survives the process crashing at any point; an event whose process dies while its
+handlers run was not answered and is delivered again. Only finished events are acknowledged
+(2xx); anything still waiting was answered non-2xx and is delivered again, so a power loss that
 forgets the last commits loses nothing either (see ``paywire.webhooks._sqlite``).
-``--synchronous FULL`` syncs the WAL on every commit.
+``--synchronous FULL`` syncs the WAL on every commit; ``--new-events record`` also writes each
+event before its handlers run (two commits per event).
 """
 
 from __future__ import annotations
@@ -135,7 +138,13 @@ def build_deliveries(events: int, rng: random.Random) -> tuple[list[str], set[st
     return order, failing, reordered
 
 
-def run(events: int, synchronous: Literal["NORMAL", "FULL"], folder: Path, seed: int) -> int:
+def run(
+    events: int,
+    synchronous: Literal["NORMAL", "FULL"],
+    folder: Path,
+    seed: int,
+    new_events: Literal["lock", "record"] | None = None,
+) -> int:
     rng = random.Random(seed)
     order, failing, reordered = build_deliveries(events, rng)
     bodies: dict[str, tuple[bytes, dict[str, str]]] = {}
@@ -148,7 +157,7 @@ def run(events: int, synchronous: Literal["NORMAL", "FULL"], folder: Path, seed:
         bodies[event_id] = (body, {HEADER: signature, "Content-Type": "application/json"})
 
     path = folder / "soak-events.sqlite3"
-    store = SQLiteEventStore(path, synchronous=synchronous)
+    store = SQLiteEventStore(path, synchronous=synchronous, new_events=new_events)
     provider = SoakProvider.create(ProviderConfig(webhook_secret=Secret(SECRET)))
     processor = WebhookProcessor({"soak": provider}, store)
 
@@ -226,7 +235,9 @@ def run(events: int, synchronous: Literal["NORMAL", "FULL"], folder: Path, seed:
         f"{len(failing):,} handler failures (redelivered)"
     )
     print("outcomes: " + ", ".join(f"{k}={v:,}" for k, v in sorted(outcomes.items())))
-    print(f"store: SQLite WAL, synchronous={synchronous} ({path})")
+    print(
+        f"store: SQLite WAL, synchronous={synchronous}, new_events={store.new_events} ({path})"
+    )
     print(
         f"wall: {elapsed:.2f} s -> {len(expected) / elapsed:,.0f} events/s, "
         f"{deliveries / elapsed:,.0f} deliveries/s"
@@ -249,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL")
+    parser.add_argument("--new-events", choices=["lock", "record"], default=None)
     parser.add_argument("--seed", type=int, default=20_26)
     parser.add_argument("--dir", type=Path, help="where the database goes (default: a temp dir)")
     args = parser.parse_args(argv)
@@ -256,9 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("paywire.webhooks").setLevel(logging.CRITICAL)
     if args.dir is not None:
         args.dir.mkdir(parents=True, exist_ok=True)
-        return run(args.events, args.synchronous, args.dir, args.seed)
+        return run(args.events, args.synchronous, args.dir, args.seed, args.new_events)
     with tempfile.TemporaryDirectory(prefix="paywire-soak-") as folder:
-        return run(args.events, args.synchronous, Path(folder), args.seed)
+        return run(args.events, args.synchronous, Path(folder), args.seed, args.new_events)
 
 
 if __name__ == "__main__":

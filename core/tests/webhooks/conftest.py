@@ -29,7 +29,10 @@ from webhook_support import AcmeProvider, ManualClock, StoreFactory, make_provid
 
 from paywire.webhooks import EventStore, InMemoryEventStore, SQLiteEventStore
 
-STORE_KINDS = ["memory", "sqlite", "postgres"]
+STORE_KINDS = ["memory", "sqlite", "sqlite-record", "postgres"]
+#: Stores that write a new event before its handlers run (the others hold it under a lock and
+#: write it once, with its outcome).
+RECORDING_KINDS = {"memory", "sqlite-record", "postgres"}
 
 
 class _CannotStart(Exception):
@@ -205,7 +208,9 @@ def make_store(
         store: EventStore
         if kind == "memory":
             return memory
-        if kind == "sqlite":
+        if kind in ("sqlite", "sqlite-record"):
+            if kind == "sqlite-record":
+                options.setdefault("new_events", "record")
             store = SQLiteEventStore(tmp_path / "events.sqlite3", table=table, **options)
         else:
             from paywire.webhooks import PostgresEventStore
@@ -227,6 +232,12 @@ def make_store(
 @pytest.fixture
 def store(make_store: StoreFactory) -> EventStore:
     return make_store()
+
+
+@pytest.fixture
+def records_in_flight(request: pytest.FixtureRequest) -> bool:
+    """Whether the test's store writes a new event before its handlers run."""
+    return request.node.callspec.params.get("make_store", "memory") in RECORDING_KINDS
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -74,7 +74,10 @@ def test_a_new_event_is_processed_once(processor: WebhookProcessor, store: Event
     # The provider's payload is the raw body: stored once, not again inside the event's JSON.
     stored_json = json.loads(stored.event_json)
     assert stored_json["data"] == "$raw_body"
-    assert stored_json == {**to_json_dict(result.event), "data": "$raw_body"}
+    # Fields left at None are not written either.
+    written = {k: v for k, v in to_json_dict(result.event).items() if v is not None}
+    assert stored_json == {**written, "data": "$raw_body"}
+    assert "refund_id" not in stored_json
     assert stored.event.data == json.loads(body)
 
 
@@ -553,3 +556,36 @@ def test_a_deferred_event_whose_retry_fails_stays_deferred(
     state["broken"] = False
     assert [(r.event_id, r.outcome) for r in processor.replay_pending()] == [("evt_r", "processed")]
     assert handled == ["evt_r"]
+
+
+def test_every_answer_comes_after_its_outcome_is_stored(
+    make_store: StoreFactory, acme: AcmeProvider
+) -> None:
+    # A second handle on the same database sees what the answer promises — as another process
+    # would the moment the provider has been told.
+    processor = WebhookProcessor({"acme": acme}, make_store())
+    other = make_store()
+    outcomes = iter(["fail", "defer", "ok"])
+
+    @processor.on(EventType.PAYMENT_SUCCEEDED)
+    def flaky(event: WebhookEvent) -> None:
+        step = next(outcomes)
+        if step == "fail":
+            raise RuntimeError("boom")
+        if step == "defer":
+            raise Defer("not yet")
+
+    body = event_body("evt_1")
+    expected = [
+        (500, "handler_failed", "pending"),
+        (409, "deferred", "deferred"),
+        (200, "processed", "processed"),
+    ]
+    for code, outcome, status in expected:
+        result = deliver(processor, body)
+        assert (result.status_code, result.outcome) == (code, outcome)
+        stored = other.get("acme", "evt_1")
+        assert stored is not None
+        assert stored.status == status
+        assert stored.lease_until is None
+    assert deliver(processor, body).outcome == "duplicate"

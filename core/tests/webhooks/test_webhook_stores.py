@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 import uuid
-import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from webhook_support import ManualClock, StoreFactory
+from webhook_support import ManualClock, StoreFactory, run_in_fork
 
-from paywire.webhooks import EventStore, NewEvent
+from paywire.webhooks import EventStore, InMemoryEventStore, NewEvent, StoredEvent
 
 LEASE = 60.0
 
@@ -30,21 +29,50 @@ def new(event_id: str, provider: str = "acme", body: bytes = b'{"x": 1}') -> New
     )
 
 
-def test_a_new_event_is_recorded_pending_and_claimed(store: EventStore, clock: ManualClock) -> None:
+def test_a_new_event_is_claimed_and_stored_with_its_outcome(
+    store: EventStore, clock: ManualClock
+) -> None:
     claim = store.record_and_claim(new("evt_1", body=b"\x00raw \xff"), lease_seconds=LEASE)
     assert claim.state == "claimed"
     assert claim.token
     assert claim.attempts == 1
+    received = clock.now
+    clock.advance(2)
+    assert store.finish("acme", "evt_1", claim.token, status="pending", error="boom")
     stored = store.get("acme", "evt_1")
     assert stored is not None
-    assert stored.status == "pending"
+    assert (stored.status, stored.attempts, stored.last_error) == ("pending", 1, "boom")
     assert stored.raw_body == b"\x00raw \xff"
     assert stored.event_json is not None
     assert stored.event_json.replace(" ", "") == '{"id":"evt_1"}'
-    assert stored.lease_until == pytest.approx(clock.now + LEASE)
-    assert stored.received_at == pytest.approx(clock.now)
+    assert stored.lease_until is None
+    assert stored.received_at == pytest.approx(received)
+    assert stored.updated_at == pytest.approx(received + 2)
     assert store.get("acme", "evt_2") is None
     assert store.get("other", "evt_1") is None
+
+
+def test_a_new_event_whose_handlers_run_is_stored_or_held(
+    store: EventStore, clock: ManualClock, records_in_flight: bool
+) -> None:
+    claim = store.record_and_claim(new("evt_1"), lease_seconds=LEASE)
+    assert claim.token is not None
+    stored = store.get("acme", "evt_1")
+    if records_in_flight:
+        # Written as pending, with its lease, before the handlers run.
+        assert stored is not None
+        assert stored.status == "pending"
+        assert stored.lease_until == pytest.approx(clock.now + LEASE)
+        assert [e.event_id for e in store.pending()] == ["evt_1"]
+    else:
+        # Held under a lock; written once, with its outcome.
+        assert stored is None
+        assert store.pending() == []
+        assert store.claim("acme", "evt_1", lease_seconds=LEASE) is None
+        assert store.claim_pending(lease_seconds=LEASE, limit=10) == []
+    assert store.record_and_claim(new("evt_1"), lease_seconds=LEASE).state == "busy"
+    assert store.finish("acme", "evt_1", claim.token, status="processed")
+    assert store.record_and_claim(new("evt_1"), lease_seconds=LEASE).state == "processed"
 
 
 def test_a_live_lease_makes_other_deliveries_busy_and_keeps_the_first_body(
@@ -56,6 +84,8 @@ def test_a_live_lease_makes_other_deliveries_busy_and_keeps_the_first_body(
     assert second.state == "busy"
     assert second.token is None
     assert store.claim("acme", "evt_1", lease_seconds=LEASE) is None
+    assert first.token is not None
+    assert store.finish("acme", "evt_1", first.token, status="pending")
     stored = store.get("acme", "evt_1")
     assert stored is not None
     assert stored.raw_body == b"first"
@@ -86,9 +116,7 @@ def test_only_the_lease_holder_can_finish(store: EventStore) -> None:
     claim = store.record_and_claim(new("evt_1"), lease_seconds=LEASE)
     assert not store.finish("acme", "evt_1", "not-the-token", status="processed")
     assert not store.finish("acme", "evt_unknown", "whatever", status="processed")
-    stored = store.get("acme", "evt_1")
-    assert stored is not None
-    assert stored.status == "pending"
+    assert store.record_and_claim(new("evt_1"), lease_seconds=LEASE).state == "busy"
     assert claim.token is not None
     assert store.finish("acme", "evt_1", claim.token, status="processed")
     # A token is good for one finish: the lease is gone afterwards.
@@ -168,8 +196,12 @@ def test_ignored_events_are_recorded_once_and_never_claimed(store: EventStore) -
         None,
     )
     assert store.pending() == []
-    # An id already known as a real event is not overwritten by an ignored record.
-    store.record_and_claim(new("evt_1"), lease_seconds=LEASE)
+    # An id already known as a real event — its handlers running, or done — is not overwritten
+    # by an ignored record.
+    claim = store.record_and_claim(new("evt_1"), lease_seconds=LEASE)
+    assert not store.record_ignored(NewEvent("acme", "evt_1", "x", None, b""))
+    assert claim.token is not None
+    assert store.finish("acme", "evt_1", claim.token, status="pending")
     assert not store.record_ignored(NewEvent("acme", "evt_1", "x", None, b""))
     stored = store.get("acme", "evt_1")
     assert stored is not None
@@ -177,19 +209,20 @@ def test_ignored_events_are_recorded_once_and_never_claimed(store: EventStore) -
 
 
 def _open_backlog(store: EventStore, clock: ManualClock) -> None:
-    """evt_1 pending (failed), evt_2 deferred, evt_3 leased, evt_4 processed, evt_5 of another
-    provider pending; received in that order, one second apart."""
+    """evt_1 pending (failed), evt_2 deferred, evt_3 pending and leased again, evt_4 processed,
+    evt_5 of another provider pending; received in that order, one second apart."""
     for event_id, provider, status in [
         ("evt_1", "acme", "pending"),
         ("evt_2", "acme", "deferred"),
-        ("evt_3", "acme", None),
+        ("evt_3", "acme", "pending"),
         ("evt_4", "acme", "processed"),
         ("evt_5", "other", "pending"),
     ]:
         claim = store.record_and_claim(new(event_id, provider), lease_seconds=LEASE)
         assert claim.token is not None
-        if status is not None:
-            assert store.finish(provider, event_id, claim.token, status=status)  # type: ignore[arg-type]
+        assert store.finish(provider, event_id, claim.token, status=status)  # type: ignore[arg-type]
+        if event_id == "evt_3":
+            assert store.claim(provider, event_id, lease_seconds=LEASE) is not None
         clock.advance(1)
 
 
@@ -337,29 +370,109 @@ def test_claim_pending_backs_off_events_that_keep_deferring(
     assert [e.event_id for e in store.claim_pending(lease_seconds=LEASE, limit=5)] == ["evt_1"]
 
 
+def test_a_deferred_event_written_elsewhere_is_claimable_within_the_backoff(
+    make_store: StoreFactory, clock: ManualClock
+) -> None:
+    # The processor looks for due deferred events after every processed event; a store may
+    # answer that look from memory, but an event another process deferred must turn up within
+    # `backoff` seconds (its own at once).
+    here, elsewhere = make_store(), make_store()
+    backoff = 5.0
+
+    def look() -> list[StoredEvent]:
+        return here.claim_pending(lease_seconds=LEASE, limit=5, deferred_only=True, backoff=backoff)
+
+    assert look() == []
+    claim = elsewhere.record_and_claim(new("evt_1"), lease_seconds=LEASE)
+    assert claim.token is not None
+    assert elsewhere.finish("acme", "evt_1", claim.token, status="deferred")
+    clock.advance(backoff)
+    found = look()
+    assert [e.event_id for e in found] == ["evt_1"]
+    assert found[0].token is not None
+    assert here.finish("acme", "evt_1", found[0].token, status="deferred")
+    # Deferred here: looked at again at once, and due after its backoff (attempt 2: 5 s).
+    assert look() == []
+    clock.advance(backoff)
+    assert [e.event_id for e in look()] == ["evt_1"]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.tuples(st.just("defer"), st.integers(0, 3)),
+            st.tuples(st.just("wait"), st.sampled_from([0.0, 0.5, 1.0, 2.0, 7.5])),
+            st.tuples(st.just("look"), st.sampled_from(["deferred", "processed"])),
+        ),
+        max_size=30,
+    )
+)
+@example(  # a look remembered between two others must not hide an event falling due
+    steps=[
+        ("defer", 1),
+        ("look", "deferred"),
+        ("wait", 0.5),
+        ("look", "deferred"),
+        ("wait", 0.5),
+        ("look", "deferred"),
+    ]
+)
+def test_looking_for_deferred_events_matches_the_plain_rule(
+    make_store: StoreFactory, clock: ManualClock, steps: list[tuple[str, Any]]
+) -> None:
+    """Whatever a store remembers between looks, one handle's looks claim exactly what the
+    in-memory store (the rule written plainly) claims for the same history."""
+    store = make_store()
+    model = InMemoryEventStore(clock=clock)
+    prefix = uuid.uuid4().hex  # examples share the database
+    for n, (action, arg) in enumerate(steps):
+        if action == "defer":
+            for i in range(arg):
+                event = new(f"{prefix}-{n}-{i}")
+                for s in (store, model):
+                    claim = s.record_and_claim(event, lease_seconds=LEASE)
+                    assert claim.token is not None
+                    assert s.finish("acme", event.event_id, claim.token, status="deferred")
+        elif action == "wait":
+            clock.advance(arg)
+        else:
+            got = [
+                s.claim_pending(lease_seconds=LEASE, limit=100, deferred_only=True, backoff=1.0)
+                for s in (store, model)
+            ]
+            assert [e.event_id for e in got[0]] == [e.event_id for e in got[1]]
+            for s, claimed in zip((store, model), got, strict=True):
+                for e in claimed:
+                    assert e.token is not None
+                    assert s.finish("acme", e.event_id, e.token, status=arg)
+    for s in (store, model):
+        while leftover := s.claim_pending(lease_seconds=LEASE, limit=100):
+            for e in leftover:
+                assert e.token is not None
+                s.finish("acme", e.event_id, e.token, status="processed")
+
+
 def test_a_forked_child_uses_its_own_connections_and_leaves_the_parents_alone(
     make_store: StoreFactory,
 ) -> None:
     store = make_store()
     assert store.record_ignored(NewEvent("acme", "evt_parent", "t", None, b"p"))
-    with warnings.catch_warnings():
-        # Newer Pythons warn about fork() in a process with threads; this test wants a fork.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child's coverage is not collected
-        code = 1
-        try:
-            store.record_ignored(NewEvent("acme", "evt_child", "t", None, b"c"))
-            store.close()
-            code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+
+    def in_child() -> int:
+        store.record_ignored(NewEvent("acme", "evt_child", "t", None, b"c"))
+        store.close()
+        return 0
+
+    assert run_in_fork(in_child) == 0
     # The parent's connection survived the child's close() and sees the child's write.
-    child = store.get("acme", "evt_child")
-    assert child is not None
-    assert child.raw_body == b"c"
+    written = store.get("acme", "evt_child")
+    assert written is not None
+    assert written.raw_body == b"c"
 
 
 test_a_forked_child_uses_its_own_connections_and_leaves_the_parents_alone.store_kinds = [  # type: ignore[attr-defined]

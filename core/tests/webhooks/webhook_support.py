@@ -8,6 +8,8 @@ Importable by name (pytest puts this folder on ``sys.path``), so that processes 
 from __future__ import annotations
 
 import json
+import os
+import warnings
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -183,3 +185,19 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def run_in_fork(child: Callable[[], int]) -> int:
+    """Run ``child()`` in a forked process and return its exit code (1 when it raised)."""
+    with warnings.catch_warnings():
+        # Newer Pythons warn about fork() in a process with threads; these tests want a fork.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected
+        code = 1
+        try:
+            code = child()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)

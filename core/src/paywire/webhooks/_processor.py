@@ -24,10 +24,14 @@ handler_failed    500   a handler raised: the event stays pending (with the erro
 ================  ====  ==================================================================
 
 Every verified event is recorded — its normalized JSON (:func:`paywire.to_json_dict`) and the raw
-body — before any handler runs and before the answer, so an event that arrives before the one it
-depends on (a refund before its payment) is never lost. Only events that are done (processed or
-ignored) are acknowledged with a 2xx: nothing still waiting depends on the provider having been
-told "received", so the provider keeps delivering everything that is not finished.
+body, with its outcome — before it is answered, so an event that arrives before the one it
+depends on (a refund before its payment) is never lost. (Stores differ in *when* a new event is
+first written: the in-memory and PostgreSQL stores, and SQLite with ``new_events="record"``,
+write it before its handlers run; SQLite by default holds it under a lock while they run and
+writes it once, with the outcome — see :class:`~paywire.webhooks.SQLiteEventStore`.) Only events
+that are done (processed or ignored) are acknowledged with a 2xx: nothing still waiting depends
+on the provider having been told "received", so the provider keeps delivering everything that
+is not finished — including an event whose process died while its handlers ran.
 
 Handlers must be idempotent: delivery is at least once. A handler that succeeded is not called
 again for the same event unless a *later* handler of that event failed (the whole event is
@@ -163,7 +167,9 @@ class WebhookProcessor:
             Use the same store (file, database) in every process that receives webhooks.
         lease_seconds: how long one delivery may run its handlers before another delivery of the
             same event may take over (the holder is presumed dead). Keep it above your slowest
-            handler.
+            handler. (An event that SQLite holds under a lock is taken over by another process
+            only once the holder's process has died — the operating system tells — and by
+            another thread of the same process after ``lease_seconds``.)
         replay_deferred: after an event is processed, retry up to this many deferred events of the
             same provider (0 turns it off) ...
         replay_backoff: ... at once after its first try, then no sooner than ``replay_backoff``,
@@ -440,34 +446,40 @@ class WebhookProcessor:
 # Built once: json.dumps with options builds a new encoder on every call.
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
+# The event's optional identifiers, written only when set.
+_IDS = (
+    "invoice_id",
+    "transaction_id",
+    "refund_id",
+    "payment_method_id",
+    "customer_id",
+    "session_id",
+)
+
 
 def _to_json(event: WebhookEvent, payload: Mapping[str, Any]) -> str:
-    """The event as the converter writes it (a test holds the two equal), built directly: this
-    runs for every delivery, and the generic converter costs more than the rest of the path.
-    ``data`` that is the payload is not written again (``StoredEvent.event`` rebuilds it)."""
-    amount = event.amount
-    created = event.created_at
+    """The event as the converter writes it, less the fields that are ``None`` (their default;
+    a test holds the two equal), built directly: this runs for every delivery, and the generic
+    converter costs more than the rest of the path. ``data`` that is the payload is not written
+    again (``StoredEvent.event`` rebuilds it)."""
     data: object = DATA_IS_RAW_BODY
     if event.data is not payload and event.data != payload:
         from paywire._convert import to_json_dict
 
         data = to_json_dict(event.data)
-    return _encode(
-        {
-            "provider": event.provider,
-            "id": event.id,
-            "type": event.type.value,
-            "raw_type": event.raw_type,
-            "created_at": None if created is None else created.isoformat(),
-            "invoice_id": event.invoice_id,
-            "amount": None
-            if amount is None
-            else {"amount": str(amount.amount), "currency": amount.currency},
-            "transaction_id": event.transaction_id,
-            "refund_id": event.refund_id,
-            "payment_method_id": event.payment_method_id,
-            "customer_id": event.customer_id,
-            "session_id": event.session_id,
-            "data": data,
-        }
-    )
+    doc: dict[str, object] = {
+        "provider": event.provider,
+        "id": event.id,
+        "type": event.type.value,
+        "raw_type": event.raw_type,
+    }
+    if event.created_at is not None:
+        doc["created_at"] = event.created_at.isoformat()
+    if event.amount is not None:
+        doc["amount"] = {"amount": str(event.amount.amount), "currency": event.amount.currency}
+    for name in _IDS:
+        value = getattr(event, name)
+        if value is not None:
+            doc[name] = value
+    doc["data"] = data
+    return _encode(doc)

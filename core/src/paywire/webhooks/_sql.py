@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 from paywire._errors import ConfigurationError
-from paywire.webhooks._store import FinishStatus, StoredEvent
+from paywire.webhooks._store import FinishStatus, StoredEvent, ThisProcess
 
 __all__ = ["SQLEventStore", "claimed_events", "stored_event"]
 
@@ -89,7 +89,7 @@ class SQLEventStore(abc.ABC, Generic[C]):
             raise ConfigurationError(f"this {type(self).__name__} is closed")
         local = self._local
         conn: C | None = getattr(local, "conn", None)
-        if conn is not None and local.pid == os.getpid() and self._usable(conn):
+        if conn is not None and local.pid == ThisProcess.pid and self._usable(conn):
             return conn
         conn = self._open()
         try:

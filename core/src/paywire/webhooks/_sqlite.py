@@ -6,26 +6,33 @@ How it stays correct with several threads and processes on one file:
 - WAL journal, so readers never block the writer, and ``busy_timeout`` so a writer waits for
   another instead of failing.
 - One connection per thread (and per process: a connection is never used after ``fork``).
-- Every claim is a *single* writing statement, in autocommit mode: ``INSERT … ON CONFLICT DO
-  NOTHING`` records and leases a new event; ``UPDATE … WHERE <open and lease free or expired>
-  RETURNING`` leases a known one. SQLite takes the write lock when a writing statement starts,
-  before it reads, so the check and the lease happen under one lock: each statement is exactly as
+- An event seen for the first time is held, while its handlers run, by an operating-system lock
+  on one byte of a file beside the database (:mod:`paywire.webhooks._locks`): another delivery of
+  it — another thread, another process — is answered ``busy`` until the holder has written the
+  outcome, and a holder that dies lets go at once. The event is written once, with its outcome
+  (processed, pending with the error, deferred): **one commit per event**, made before the
+  delivery is answered. (``new_events="record"`` writes it as pending with a lease first, then
+  the outcome: two commits.)
+- A stored event is claimed by a *single* writing statement in autocommit mode, ``UPDATE … WHERE
+  <open and lease free or expired> RETURNING``. SQLite takes the write lock when a writing
+  statement starts, before it reads, so the check and the lease happen under one lock: exactly as
   atomic as ``BEGIN IMMEDIATE; SELECT; UPDATE; COMMIT``, with three fewer round trips. (What can
   fail with ``SQLITE_BUSY`` is a deferred ``BEGIN``, a read, then a write; there is none here.)
-- Statements are prepared once per connection (sqlite3's statement cache, keyed by their text)
-  and a new event costs two commits: recorded-and-leased, then marked done.
+- Statements are prepared once per connection (sqlite3's statement cache, keyed by their text).
 
 Durability. ``synchronous="NORMAL"`` (the default) in WAL mode: every commit has been written
-to the operating system before it returns, so a recorded event survives the application crashing
-or being killed at any point — it is on its way to disk before its handlers run and before the
-answer. A power loss or kernel crash can forget the last commits (never corrupt the file), and
-that is harmless here because only finished events are acknowledged: an event still waiting
-(pending, deferred) was answered non-2xx, so the provider delivers it again; a processed event
-did its work in the application's own database, and forgetting that it was processed only
-matters if the provider sends it again (handlers are idempotent: delivery is at least once); an
-ignored one is ignored again. ``synchronous="FULL"`` syncs the WAL on every commit, for those
-who also want the bookkeeping itself to survive a power loss (one fsync per commit: far slower
-on most disks).
+to the operating system before it returns, so what was committed survives the application
+crashing or being killed at any point. Nothing is answered 2xx before its outcome is committed;
+an event whose process dies while its handlers run was not answered at all, so the provider
+delivers it again (and, with the default ``new_events="lock"``, nothing of it was stored: the
+redelivery finds it new). A power loss or kernel crash can forget the last commits (never corrupt
+the file), and that is harmless here because only finished events are acknowledged: an event
+still waiting (pending, deferred) was answered non-2xx, so the provider delivers it again; a
+processed event did its work in the application's own database, and forgetting that it was
+processed only matters if the provider sends it again (handlers are idempotent: delivery is at
+least once); an ignored one is ignored again. ``synchronous="FULL"`` syncs the WAL on every
+commit, for those who also want the bookkeeping itself to survive a power loss (one fsync per
+commit: far slower on most disks).
 """
 
 # The only name interpolated into SQL is the table, checked by SQLEventStore first.
@@ -33,6 +40,7 @@ on most disks).
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import time
@@ -41,12 +49,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 from paywire._errors import ConfigurationError
+from paywire.webhooks._locks import (
+    HAVE_LOCKS,
+    LockFile,
+    lock_offset,
+    release_lock_file,
+    use_lock_file,
+)
 from paywire.webhooks._sql import SQLEventStore, claimed_events, stored_event
 from paywire.webhooks._store import (
     MAX_BACKOFF,
     Claim,
+    FinishStatus,
     NewEvent,
     StoredEvent,
+    ThisProcess,
     new_token,
 )
 
@@ -68,6 +85,16 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
         synchronous: ``"NORMAL"`` (default; see the module's notes on durability) or ``"FULL"``.
         busy_timeout: seconds a writer waits for another process's transaction.
         clock: seconds since the epoch, for leases (``time.time``; tests inject their own).
+        new_events: how an event seen for the first time is held while its handlers run.
+            ``"lock"`` (the default where the OS has POSIX record locks, i.e. not on Windows): by
+            a lock on one byte of ``<path>-paywire-locks``, which the OS releases if the process
+            dies; the event is written once, with its outcome — one commit per event. While its
+            handlers run it is not in :meth:`get` or :meth:`pending`, and a holder that hangs
+            (alive, never returning) keeps other processes out until it returns or dies.
+            ``"record"``: written as pending, with a lease, before the handlers, and updated
+            after — two commits per event; the running event shows in :meth:`pending`, and a
+            lease that runs out lets another process take over. Processes with either setting
+            can share one database.
     """
 
     def __init__(
@@ -78,10 +105,24 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         busy_timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
+        new_events: Literal["lock", "record"] | None = None,
     ) -> None:
         super().__init__(table, clock)
         if synchronous not in ("NORMAL", "FULL"):
             raise ConfigurationError("synchronous must be 'NORMAL' or 'FULL'")
+        if new_events is None:
+            new_events = "lock" if HAVE_LOCKS else "record"
+        if new_events not in ("lock", "record"):
+            raise ConfigurationError("new_events must be 'lock' or 'record'")
+        if new_events == "lock" and not HAVE_LOCKS:  # pragma: no cover - Windows
+            raise ConfigurationError("new_events='lock' needs POSIX record locks (fcntl)")
+        self.new_events = new_events
+        # When the first deferred event becomes claimable, by (provider, backoff): (looked at,
+        # due). Trusted until it is due, until this store writes a deferred event (generation),
+        # and for at most `backoff` seconds — what another process deferred meanwhile waits
+        # that long at most, which its backoff schedule allows for anyway.
+        self._deferred_due: dict[tuple[str | None, float], tuple[float, float]] = {}
+        self._deferred_generation = 0
         if str(path) == ":memory:":
             # Each thread's connection would see its own empty database.
             raise ConfigurationError("use InMemoryEventStore instead of an SQLite ':memory:' file")
@@ -91,6 +132,18 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
         self._sql = self._statements(table)
         # Create the schema now, so a bad path fails at start-up rather than on the first webhook.
         self._conn()
+        # Resolved, so that every process finds the same lock file whatever path it was given.
+        self._lock_path = os.path.realpath(self.path) + "-paywire-locks"
+        self._locks: LockFile | None = None
+        if HAVE_LOCKS:
+            # Both settings honour the locks, so that processes with either can share the file.
+            try:
+                self._locks = use_lock_file(self._lock_path)
+            except OSError as exc:
+                super().close()
+                raise ConfigurationError(
+                    f"cannot open the lock file {self._lock_path!r}: {exc}"
+                ) from None
 
     def __repr__(self) -> str:
         return f"<SQLiteEventStore {str(self.path)!r} table={self.table!r}>"
@@ -131,6 +184,12 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
                 VALUES (?1, ?2, ?3, 'pending', 1, ?4, ?5, ?6, ?7, ?8, ?8)
                 ON CONFLICT (provider, event_id) DO NOTHING
             """,
+            "record_finished": f"""
+                INSERT INTO {t} (provider, event_id, event_type, status, attempts, event_json,
+                                 raw_body, received_at, updated_at, last_error)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (provider, event_id) DO NOTHING
+            """,
             "reclaim": f"""
                 UPDATE {t} SET lease_token = ?1, lease_until = ?2, attempts = attempts + 1,
                                updated_at = ?3
@@ -162,13 +221,18 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
                 )
             },
             # Looking first is a read; an UPDATE that finds nothing still takes the write lock.
-            **{
-                name: f"SELECT EXISTS (SELECT 1 FROM {t} WHERE {statuses} AND {eligible})"
-                for name, statuses in (
-                    ("any_pending", open_),
-                    ("any_deferred", f"{open_} AND status = 'deferred'"),
-                )
-            },
+            "any_pending": f"SELECT EXISTS (SELECT 1 FROM {t} WHERE {open_} AND {eligible})",
+            # When the first deferred event becomes claimable: its backoff is over and its lease
+            # free (NULL when there is none). The same terms as `eligible`.
+            "next_deferred": f"""
+                SELECT min(max(
+                    updated_at + min(?7, ?6 * ((1 << min(max(attempts - 1, 0), 30)) - 1)),
+                    coalesce(lease_until, updated_at)
+                ))
+                FROM {t}
+                WHERE {open_} AND status = 'deferred' AND (?4 IS NULL OR provider = ?4)
+                  AND ?3 IS NOT NULL
+            """,
             "finish": f"""
                 UPDATE {t} SET status = ?, last_error = ?, lease_token = NULL, lease_until = NULL,
                                updated_at = ?
@@ -202,13 +266,67 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
 
     # -- the protocol -----------------------------------------------------------------------
 
+    def _lock_file(self) -> LockFile | None:
+        locks = self._locks
+        if locks is not None and locks.pid != ThisProcess.pid:
+            # A forked child: its own descriptor, never the parent's.
+            locks = self._locks = use_lock_file(self._lock_path)
+        return locks
+
+    def close(self) -> None:
+        locks, self._locks = self._locks, None
+        super().close()
+        if locks is not None:
+            release_lock_file(locks)
+
     def record_and_claim(self, event: NewEvent, *, lease_seconds: float) -> Claim:
         conn = self._conn()
         now = self._clock()
         token = new_token()
         until = now + lease_seconds
-        # The common case, a new event, is one statement (and one commit). A known event is
-        # claimed by a second single statement when it is open and its lease free or expired.
+        key = (event.provider, event.event_id)
+        locks = self._lock_file()
+        if locks is None:  # pragma: no cover - Windows: the stored lease is the only guard
+            if self._record(conn, event, token, until, now):
+                return Claim("claimed", token, 1)
+            state = conn.execute(self._sql["state"], key).fetchone()
+        else:
+            hold = locks.acquire(lock_offset(self.table, *key), token, now, until)
+            if hold is None:  # another delivery of a new event holds it
+                return Claim("busy")
+            try:
+                if self.new_events == "record" and self._record(conn, event, token, until, now):
+                    state = None
+                else:
+                    state = conn.execute(self._sql["state"], key).fetchone()
+                    if state is None:
+                        # New: held until finish() writes it with its outcome. A takeover
+                        # (this process, lease run out) keeps the first delivery's body.
+                        if hold.payload is None:
+                            hold.payload = (event, now)
+                        return Claim("claimed", token, hold.attempts)
+            except BaseException:
+                locks.release(hold)
+                raise
+            locks.release(hold)
+            if state is None:  # recorded just now, under the lock
+                return Claim("claimed", token, 1)
+        # Known already. A finished event stays finished; only an open one needs the atomic
+        # reclaim.
+        status, attempts = state
+        if status in ("processed", "ignored"):
+            return Claim(status, attempts=attempts)
+        rows = conn.execute(self._sql["reclaim"], (token, until, now, *key)).fetchall()
+        if rows:
+            return Claim("claimed", token, rows[0][0])
+        # Leased by another delivery (or finished by it since the read: the provider's next
+        # delivery then finds it processed).
+        return Claim("busy", attempts=attempts)
+
+    def _record(
+        self, conn: sqlite3.Connection, event: NewEvent, token: str, until: float, now: float
+    ) -> bool:
+        """Store a new event as pending, leased with ``token``; ``False`` when it is known."""
         cursor = conn.execute(
             self._sql["record"],
             (
@@ -222,34 +340,72 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
                 now,
             ),
         )
-        if cursor.rowcount == 1:
-            return Claim("claimed", token, 1)
-        # Known already. A finished event stays finished, so reading its state (no write lock)
-        # settles most redeliveries; only an open one needs the atomic reclaim.
-        key = (event.provider, event.event_id)
-        status, attempts = conn.execute(self._sql["state"], key).fetchone()
-        if status in ("processed", "ignored"):
-            return Claim(status, attempts=attempts)
-        rows = conn.execute(self._sql["reclaim"], (token, until, now, *key)).fetchall()
-        if rows:
-            return Claim("claimed", token, rows[0][0])
-        # Leased by another delivery (or finished by it since the read: the provider's next
-        # delivery then finds it processed).
-        return Claim("busy", attempts=attempts)
+        return bool(cursor.rowcount == 1)
+
+    def finish(
+        self,
+        provider: str,
+        event_id: str,
+        token: str,
+        *,
+        status: FinishStatus,
+        error: str | None = None,
+    ) -> bool:
+        if status == "deferred":
+            self._deferred_generation += 1
+            self._deferred_due.clear()
+        locks = self._lock_file()
+        hold = None if locks is None else locks.settle(token)
+        if hold is None or hold.payload is None:  # a stored event (or a lost hold)
+            return super().finish(provider, event_id, token, status=status, error=error)
+        assert locks is not None
+        event, received_at = hold.payload
+        try:
+            # Written before the lock is let go: the next delivery finds it stored.
+            cursor = self._conn().execute(
+                self._sql["record_finished"],
+                (
+                    event.provider,
+                    event.event_id,
+                    event.event_type,
+                    status,
+                    hold.attempts,
+                    event.event_json,
+                    event.raw_body,
+                    received_at,
+                    self._clock(),
+                    error,
+                ),
+            )
+        finally:
+            locks.release(hold)
+        # Stored meanwhile by a process that ignored the lock file (a different path to the
+        # database through a hard link, say): its result stands.
+        return bool(cursor.rowcount == 1)
 
     def record_ignored(self, event: NewEvent) -> bool:
-        cursor = self._conn().execute(
-            self._sql["record_ignored"],
-            (
-                event.provider,
-                event.event_id,
-                event.event_type,
-                event.event_json,
-                event.raw_body,
-                self._clock(),
-            ),
+        conn = self._conn()
+        now = self._clock()
+        params = (
+            event.provider,
+            event.event_id,
+            event.event_type,
+            event.event_json,
+            event.raw_body,
+            now,
         )
-        return cursor.rowcount == 1
+        locks = self._lock_file()
+        if locks is None:  # pragma: no cover - Windows
+            return bool(conn.execute(self._sql["record_ignored"], params).rowcount == 1)
+        # Under the event's lock too: a key held by a delivery is known, though not stored yet.
+        offset = lock_offset(self.table, event.provider, event.event_id)
+        hold = locks.acquire(offset, new_token(), now, math.inf)
+        if hold is None:
+            return False
+        try:
+            return bool(conn.execute(self._sql["record_ignored"], params).rowcount == 1)
+        finally:
+            locks.release(hold)
 
     def claim(self, provider: str, event_id: str, *, lease_seconds: float) -> str | None:
         now = self._clock()
@@ -272,11 +428,22 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
     ) -> list[StoredEvent]:
         now = self._clock()
         conn = self._conn()
-        # Numbered parameters; ?1, ?2 and ?5 are unused by the probe, which SQLite allows. The
-        # probe runs after every processed event, so it comes before anything else is made.
+        # Numbered parameters; ?1, ?2 and ?5 are unused by the probes, which SQLite allows.
         params: tuple[Any, ...] = (None, None, now, provider, 0, backoff, MAX_BACKOFF)
-        probe = self._sql["any_deferred" if deferred_only else "any_pending"]
-        if not conn.execute(probe, params).fetchone()[0]:
+        if deferred_only:
+            # The processor looks after every processed event: answered from memory while no
+            # deferred event can be due (see _deferred_due).
+            key = (provider, backoff)
+            known = self._deferred_due.get(key)
+            if known is not None and now < known[1] and now < known[0] + backoff:
+                return []
+            generation = self._deferred_generation
+            due = conn.execute(self._sql["next_deferred"], params).fetchone()[0]
+            if generation == self._deferred_generation:
+                self._deferred_due[key] = (now, math.inf if due is None else due)
+            if due is None or due > now:
+                return []
+        elif not conn.execute(self._sql["any_pending"], params).fetchone()[0]:
             return []
         token = new_token()
         params = (token, now + lease_seconds, now, provider, max(limit, 0), backoff, MAX_BACKOFF)

@@ -16,6 +16,12 @@ Handlers run only under a *claim*: a lease with a random token and an expiry. A 
 most one live lease per event, atomically, so two deliveries of the same event (threads,
 processes, machines) never run handlers at the same time. A lease that expires (its holder
 crashed) can be claimed again.
+
+A store may hold an event it sees for the first time without writing it yet, and write it once,
+with its outcome, when the claim is finished (:class:`~paywire.webhooks.SQLiteEventStore` does,
+under an operating-system lock): until then :meth:`EventStore.get` and :meth:`EventStore.pending`
+do not show it, and nothing about it survives the process dying — which loses nothing, because
+an event is answered only after its outcome is stored, so the provider delivers it again.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ __all__ = [
     "InMemoryEventStore",
     "NewEvent",
     "StoredEvent",
+    "ThisProcess",
     "backoff_delay",
     "new_token",
     "unclaimed",
@@ -71,6 +78,21 @@ def backoff_delay(backoff: float, attempts: int) -> float:
     return min(MAX_BACKOFF, backoff * ((1 << min(max(attempts - 1, 0), 30)) - 1))
 
 
+class ThisProcess:
+    """``pid``: this process's id, kept current across ``os.fork()`` — the stores check it on
+    every call (a forked child must not use its parent's connections, locks or tokens), and a
+    system call each time costs more than the check is worth."""
+
+    pid = os.getpid()
+
+
+def _forked() -> None:
+    ThisProcess.pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 class _Tokens:
     # A random prefix per process and a counter: unique across processes and machines, and far
     # cheaper than fresh random bytes for every claim.
@@ -80,8 +102,8 @@ class _Tokens:
         self._counter = itertools.count()
 
     def next(self) -> str:
-        if self._pid != os.getpid():  # a forked child must not reuse its parent's tokens
-            self._pid = os.getpid()
+        if self._pid != ThisProcess.pid:  # a forked child must not reuse its parent's tokens
+            self._pid = ThisProcess.pid
             self._prefix = secrets.token_hex(8)
         return f"{self._prefix}-{next(self._counter)}"
 
@@ -99,8 +121,8 @@ class NewEvent:
     """A verified event about to be recorded.
 
     ``event_json`` is the normalized :class:`~paywire.WebhookEvent` as JSON text
-    (:func:`paywire.to_json_dict`), ``None`` for ignored events; ``raw_body`` is the request body
-    exactly as it arrived.
+    (:func:`paywire.to_json_dict`; fields that are ``None`` may be left out), ``None`` for ignored
+    events; ``raw_body`` is the request body exactly as it arrived.
     """
 
     provider: str
@@ -172,7 +194,9 @@ class EventStore(Protocol):
     """
 
     def record_and_claim(self, event: NewEvent, *, lease_seconds: float) -> Claim:
-        """Record ``event`` as ``pending`` if its ``(provider, event_id)`` is new, and claim it.
+        """Record ``event`` as ``pending`` if its ``(provider, event_id)`` is new, and claim it
+        — or, in a store that writes new events with their outcome, hold it (no other claim on
+        it succeeds) until :meth:`finish` writes it.
 
         An event already recorded is claimed when it is still open (pending or deferred) and
         nobody holds a live lease on it; otherwise the answer says why not (``processed``,
@@ -215,8 +239,9 @@ class EventStore(Protocol):
         status: FinishStatus,
         error: str | None = None,
     ) -> bool:
-        """Release the lease ``token`` holds and set ``status``. ``False`` (and no change) when
-        ``token`` no longer holds the lease (it expired and someone else claimed the event)."""
+        """Release the lease ``token`` holds and set ``status`` (writing a held new event, with
+        this status, before the hold is let go). ``False`` (and no change) when ``token`` no
+        longer holds the lease (it expired and someone else claimed the event)."""
         ...
 
     def get(self, provider: str, event_id: str) -> StoredEvent | None:
