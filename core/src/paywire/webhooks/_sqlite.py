@@ -351,9 +351,17 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
         status: FinishStatus,
         error: str | None = None,
     ) -> bool:
+        finished = self._finish(provider, event_id, token, status, error)
         if status == "deferred":
+            # After the write: a look that ran before it and remembers "nothing due" is
+            # forgotten here, or (generation) not remembered at all.
             self._deferred_generation += 1
             self._deferred_due.clear()
+        return finished
+
+    def _finish(
+        self, provider: str, event_id: str, token: str, status: FinishStatus, error: str | None
+    ) -> bool:
         locks = self._lock_file()
         hold = None if locks is None else locks.settle(token)
         if hold is None or hold.payload is None:  # a stored event (or a lost hold)
