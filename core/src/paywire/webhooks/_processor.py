@@ -175,7 +175,9 @@ class WebhookProcessor:
         replay_backoff: ... at once after its first try, then no sooner than ``replay_backoff``,
             ``3 ×``, ``7 × replay_backoff`` … seconds (at most an hour) after its last try, so that
             an event that keeps deferring does not cost a retry on every processed event.
-            :meth:`replay_pending` retries regardless.
+            :meth:`replay_pending` retries regardless. (The SQLite store notices an event that
+            another process deferred up to ``replay_backoff`` seconds late: it remembers that
+            nothing was due between looks.)
 
     Example::
 
