@@ -309,6 +309,8 @@ def test_payment_link_create_get_and_hosted_url(env: Env) -> None:
     assert "id=card-number" in page.text
     assert "id=pay " in page.text
     assert "INR 500.00" in page.text
+    # A person clicking through is told which test cards do what.
+    assert "4111 1111 1111 1111 pays; 4000 0000 0000 0002 is declined" in page.text
 
 
 @pytest.mark.parametrize(

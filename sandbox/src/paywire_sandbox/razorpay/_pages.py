@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from paywire_sandbox.razorpay._cards import OUTCOME_CARDS
 from paywire_sandbox.razorpay._money import CURRENCY_EXPONENTS
 
 __all__ = ["format_amount", "pay_page", "status_page"]
@@ -12,6 +13,28 @@ _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}"
     "label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}"
     "button{margin-top:1rem;padding:.6rem 1.2rem}.error{color:#b00020}.amount{font-size:1.6rem}"
+    ".muted{color:#555;font-size:.9rem}"
+)
+
+
+def _spaced(number: str) -> str:
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+_PLACEHOLDER = _spaced(OUTCOME_CARDS["success"])
+
+# For a person clicking through: which numbers do what (the module _cards has them all).
+_HINT = (
+    "<p id=test-cards class=muted>Sandbox: "
+    + "; ".join(
+        f"{_spaced(OUTCOME_CARDS[outcome])} {what}"
+        for outcome, what in (
+            ("success", "pays"),
+            ("decline", "is declined"),
+            ("insufficient_funds", "has insufficient funds"),
+        )
+    )
+    + ". Expiry and CVV are not checked: the number decides.</p>"
 )
 
 
@@ -51,12 +74,14 @@ def pay_page(
         f"{error_html}"
         f'<form id=payment-form method=post action="{escape(action)}">'
         "<label for=card-number>Card number</label>"
-        "<input id=card-number name=card_number inputmode=numeric autocomplete=cc-number required>"
+        "<input id=card-number name=card_number inputmode=numeric autocomplete=cc-number "
+        f'placeholder="{_PLACEHOLDER}" required>'
         "<label for=card-expiry>Expiry (MM/YY)</label>"
         '<input id=card-expiry name=card_expiry value="12/34" autocomplete=cc-exp>'
         "<label for=card-cvc>CVV</label>"
         '<input id=card-cvc name=card_cvc value="123" autocomplete=cc-csc>'
         "<button id=pay type=submit>Pay</button></form>"
+        f"{_HINT}"
     )
     return _document(title, body)
 
