@@ -53,6 +53,8 @@ from paywire import (
     Secret,
     UnknownEvent,
     WebhookEvent,
+)
+from paywire.plugin import (
     get_header,
     verify_hmac_sha256_hex,
 )

@@ -36,12 +36,14 @@ from paywire import (
     SetupSession,
     UnknownEvent,
     WebhookEvent,
+)
+from paywire.plugin import (
     error_for_status,
     get_header,
     hookimpl,
+    secret_field,
     verify_hmac_sha256_hex,
 )
-from paywire._config import secret_field
 
 
 @attrs.frozen

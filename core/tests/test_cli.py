@@ -64,11 +64,12 @@ def test_providers_lists_installed_and_skipped(capsys: pytest.CaptureFixture[str
         "Installed providers:",
         "  toy",
         "    available:    yes",
+        "    plugin API:   >=1.0,<2; native on sync (async: worker thread)",
         "    capabilities: charge, checkout, detach, idempotency, partial_refund, "
         "payment_method_details, refund, setup, webhooks",
         "      setup: saving a card takes a 1.00 authorization",
         "Skipped plugins:",
-        "  ancient: needs paywire API <1, this core offers 1.0",
+        "  ancient: needs paywire API <1, this core offers 1.1",
     ]
 
 
@@ -88,6 +89,8 @@ def test_providers_json(capsys: pytest.CaptureFixture[str]) -> None:
                 "version": None,
                 "available": False,  # no API key configured
                 "problem": None,
+                "api": ">=1.0,<2",
+                "native_async": False,
                 "capabilities": ToyProvider.capabilities.as_dict(),
             }
         ],
@@ -96,7 +99,7 @@ def test_providers_json(capsys: pytest.CaptureFixture[str]) -> None:
                 "name": "ancient",
                 "distribution": None,
                 "version": None,
-                "reason": "needs paywire API >=3, this core offers 1.0",
+                "reason": "needs paywire API >=3, this core offers 1.1",
             }
         ],
     }

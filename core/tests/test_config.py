@@ -9,7 +9,7 @@ import attrs
 import pytest
 
 from paywire import ConfigurationError, ProviderConfig, Secret, load_config
-from paywire._config import secret_field
+from paywire.plugin import secret_field
 
 
 @attrs.frozen

@@ -21,16 +21,18 @@ from hypothesis import strategies as st
 
 from paywire import (
     AuthenticationFailed,
-    HttpClient,
     InvalidRequest,
     NotFound,
     OutcomeUnknown,
     ProviderUnavailable,
     RateLimited,
-    RetryPolicy,
     Secret,
-    error_for_status,
     new_idempotency_key,
+)
+from paywire.plugin import (
+    HttpClient,
+    RetryPolicy,
+    error_for_status,
     parse_retry_after,
     utc_from_timestamp,
 )

@@ -26,9 +26,11 @@ from paywire import (
     ProviderEntry,
     Secret,
     SkippedPlugin,
-    hookimpl,
 )
 from paywire._plugins import api_compatible
+from paywire.plugin import (
+    hookimpl,
+)
 
 TOY_ENV = {"PAYWIRE_TOY_API_KEY": "sk_test_toykey123"}
 
@@ -59,7 +61,10 @@ def test_a_valid_plugin_registers_its_providers() -> None:
     with _paywire(("toy-plugin", plugin(ToyProvider))) as pw:
         assert pw.skipped == []
         entry = pw.providers["toy"]
-        assert entry == ProviderEntry(name="toy", provider_class=ToyProvider, plugin="toy-plugin")
+        assert entry == ProviderEntry(
+            name="toy", provider_class=ToyProvider, plugin="toy-plugin", api=">=1.0,<2"
+        )
+        assert entry.native_async is False  # an API 1.0 plugin: its coroutines use a thread
         assert entry.capabilities is ToyProvider.capabilities
         assert repr(pw) == "<Paywire providers=['toy'] skipped=0>"
 
@@ -68,7 +73,7 @@ def test_a_valid_plugin_registers_its_providers() -> None:
     ("api", "reason"),
     [
         (None, "does not declare PAYWIRE_API"),
-        (">=2.0", "needs paywire API >=2.0, this core offers 1.0"),
+        (">=2.0", "needs paywire API >=2.0, this core offers 1.1"),
         ("<1", "needs paywire API <1"),
         ("~=1.0", "unreadable PAYWIRE_API '~=1.0'"),
         (" , ", "unreadable PAYWIRE_API"),
@@ -179,23 +184,25 @@ def test_no_module_global_plugin_manager() -> None:
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        (">=1.0,<2", True),
+        (">=1.0,<2", True),  # what every plugin written for 1.0 declares: still loads
+        (">=1.1,<2", True),
         (">=1", True),
-        ("==1.0", True),
-        ("<=1.0", True),
+        ("==1.1", True),
+        ("<=1.1", True),
         (">0.9", True),
-        ("!=1.1", True),
+        ("!=1.0", True),
         ("<2.0", True),
         (" >= 1.0 , < 2 ", True),
-        (">=1.1", False),
-        ("<1.0", False),
-        ("!=1.0", False),
-        (">1.0", False),
+        (">=1.2", False),
+        ("<1.1", False),
+        ("==1.0", False),
+        ("!=1.1", False),
+        (">1.1", False),
         ("==2", False),
     ],
 )
 def test_api_version_ranges(spec: str, expected: bool) -> None:
-    assert CORE_API_VERSION == (1, 0)
+    assert CORE_API_VERSION == (1, 1)
     assert api_compatible(spec) is expected
 
 
@@ -298,7 +305,7 @@ def _install(
 
 
 PLUGIN_SOURCE = """
-    from paywire import hookimpl
+    from paywire.plugin import hookimpl
     from paywire_fakes import ToyProvider
 
     PAYWIRE_API = ">=1.0,<2"

@@ -16,7 +16,6 @@ from paywire import (
     Capability,
     Customer,
     EventType,
-    HttpClient,
     InvalidSignature,
     Invoice,
     LineItem,
@@ -28,6 +27,9 @@ from paywire import (
     SavedPaymentMethod,
     Secret,
     UnknownEvent,
+)
+from paywire.plugin import (
+    HttpClient,
     hmac_sha256_hex,
 )
 

@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from paywire import (
     InvalidSignature,
     Secret,
+)
+from paywire.plugin import (
     get_header,
     hmac_sha256_hex,
     sign_timestamped,

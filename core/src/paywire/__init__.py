@@ -4,16 +4,20 @@ The core holds the normalized types, money, the error hierarchy, the provider in
 plugin system and the HTTP policy every provider plugin sends through. Providers come as plugins
 (``paywire-stripe`` …), found through the ``paywire`` entry-point group.
 
-The HTTP and conversion pieces (``HttpClient``, ``to_json_dict`` …) are imported on first use, so
-that ``import paywire`` stays cheap for apps and CLIs that only need the types.
+This is the app's API. What a provider plugin's author needs besides — the operation kernel, the
+HTTP client, signature and body helpers, ``hookimpl`` — is in :mod:`paywire.plugin`.
+
+The conversion pieces (``to_json_dict`` …) are imported on first use, so that ``import paywire``
+stays cheap for apps and CLIs that only need the types.
 """
 
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
-from paywire._config import ProviderConfig, load_config, secret_field
+from paywire._config import ProviderConfig, load_config
 from paywire._errors import (
     AlreadyRefunded,
     AuthenticationFailed,
@@ -23,9 +27,11 @@ from paywire._errors import (
     InvalidAmount,
     InvalidRequest,
     InvalidSignature,
+    MalformedWebhook,
     NotFound,
     OutcomeUnknown,
     PaymentMethodExpired,
+    PaywireDeprecationWarning,
     PaywireError,
     ProviderError,
     ProviderUnavailable,
@@ -33,7 +39,6 @@ from paywire._errors import (
     UnknownCurrency,
     UnknownEvent,
 )
-from paywire._hookspecs import hookimpl
 from paywire._money import (
     ISO_4217_PUBLISHED,
     ISO_RULES,
@@ -44,19 +49,13 @@ from paywire._money import (
     normalize_currency,
 )
 from paywire._plugins import CORE_API_VERSION, Paywire, ProviderEntry, SkippedPlugin
-from paywire._provider import Capabilities, Capability, Provider
+from paywire._provider import Capabilities, Capability, Provider, WebhookAuthentication
 from paywire._secrets import Secret, redact
-from paywire._signing import (
-    get_header,
-    hmac_sha256_hex,
-    sign_timestamped,
-    verify_hmac_sha256_hex,
-    verify_timestamped,
-)
 from paywire._types import (
     ChargeResult,
     CheckoutSession,
     Customer,
+    EventReference,
     EventType,
     Invoice,
     LineItem,
@@ -72,14 +71,7 @@ from paywire._types import (
 
 if TYPE_CHECKING:
     from paywire._convert import from_json_dict, make_converter, to_json_dict
-    from paywire._http import (
-        HttpClient,
-        RetryPolicy,
-        error_for_status,
-        new_idempotency_key,
-        parse_retry_after,
-        utc_from_timestamp,
-    )
+    from paywire._http import new_idempotency_key
 
 __version__ = "0.1.0"
 
@@ -98,13 +90,14 @@ __all__ = [
     "ConfigurationError",
     "CurrencyRules",
     "Customer",
+    "EventReference",
     "EventType",
-    "HttpClient",
     "InvalidAmount",
     "InvalidRequest",
     "InvalidSignature",
     "Invoice",
     "LineItem",
+    "MalformedWebhook",
     "Money",
     "NotFound",
     "OutcomeUnknown",
@@ -112,6 +105,7 @@ __all__ = [
     "PaymentMethodInfo",
     "PaymentStatus",
     "Paywire",
+    "PaywireDeprecationWarning",
     "PaywireError",
     "Provider",
     "ProviderConfig",
@@ -121,7 +115,6 @@ __all__ = [
     "RateLimited",
     "RefundResult",
     "RefundStatus",
-    "RetryPolicy",
     "SavedPaymentMethod",
     "Secret",
     "SessionStatus",
@@ -129,48 +122,62 @@ __all__ = [
     "SkippedPlugin",
     "UnknownCurrency",
     "UnknownEvent",
+    "WebhookAuthentication",
     "WebhookEvent",
     "currency_exponent",
-    "error_for_status",
     "from_json_dict",
-    "get_header",
-    "hmac_sha256_hex",
-    "hookimpl",
     "known_currencies",
     "load_config",
     "make_converter",
     "new_idempotency_key",
     "normalize_currency",
-    "parse_retry_after",
     "redact",
-    "secret_field",
-    "sign_timestamped",
     "to_json_dict",
-    "utc_from_timestamp",
-    "verify_hmac_sha256_hex",
-    "verify_timestamped",
 ]
 
 _LAZY = {
-    "HttpClient": "paywire._http",
-    "RetryPolicy": "paywire._http",
-    "error_for_status": "paywire._http",
     "new_idempotency_key": "paywire._http",
-    "parse_retry_after": "paywire._http",
-    "utc_from_timestamp": "paywire._http",
     "from_json_dict": "paywire._convert",
     "make_converter": "paywire._convert",
     "to_json_dict": "paywire._convert",
 }
 
+#: Names of the plugin author's API that ``paywire`` exported before ``paywire.plugin`` existed:
+#: still importable from here, with a DeprecationWarning (plugins written against API 1.0 use
+#: them).
+_MOVED = {
+    "HttpClient": "paywire._http",
+    "RetryPolicy": "paywire._http",
+    "error_for_status": "paywire._http",
+    "parse_retry_after": "paywire._http",
+    "utc_from_timestamp": "paywire._http",
+    "get_header": "paywire._signing",
+    "hmac_sha256_hex": "paywire._signing",
+    "sign_timestamped": "paywire._signing",
+    "verify_hmac_sha256_hex": "paywire._signing",
+    "verify_timestamped": "paywire._signing",
+    "hookimpl": "paywire._hookspecs",
+    "secret_field": "paywire._config",
+}
+
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
-    if module is None:
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+    moved = _MOVED.get(name)
+    if moved is None:
         raise AttributeError(f"module 'paywire' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    # Not cached: every use from the old place says where the name lives now.
+    warnings.warn(
+        f"paywire.{name} moved to paywire.plugin.{name} (the plugin author's API); "
+        "the old name will be removed in paywire 2",
+        PaywireDeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(moved), name)
 
 
 def __dir__() -> list[str]:

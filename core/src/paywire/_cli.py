@@ -51,6 +51,8 @@ def _provider_rows(pw: Paywire) -> list[dict[str, object]]:
                 "version": entry.version,
                 "available": available,
                 "problem": problem,
+                "api": entry.api,
+                "native_async": entry.native_async,
                 "capabilities": entry.capabilities.as_dict(),
             }
         )
@@ -88,6 +90,9 @@ def _providers(args: argparse.Namespace, out: TextIO, make_paywire: Callable[[],
             assert isinstance(caps, dict)
             out.write(f"  {row['name']}{origin}\n")
             out.write(f"    available:    {state}\n")
+            # Which API the plugin speaks, and how its coroutines run (the handshake's outcome).
+            paths = "sync and async" if row["native_async"] else "sync (async: worker thread)"
+            out.write(f"    plugin API:   {row['api'] or '?'}; native on {paths}\n")
             out.write(f"    capabilities: {', '.join(caps['supported'])}\n")
             for capability, note in sorted(caps["notes"].items()):
                 out.write(f"      {capability}: {note}\n")

@@ -1,9 +1,10 @@
 """The one error hierarchy every provider maps onto.
 
-``PaywireError`` → ``ConfigurationError``, ``InvalidSignature``, ``UnknownEvent``, ``InvalidAmount``
-(``UnknownCurrency``), ``ProviderError`` → ``CardDeclined``, ``PaymentMethodExpired``,
-``AuthenticationRequired``, ``AlreadyRefunded``, ``NotFound``, ``InvalidRequest``,
-``AuthenticationFailed``, ``RateLimited``, ``ProviderUnavailable``, ``OutcomeUnknown``.
+``PaywireError`` → ``ConfigurationError``, ``InvalidSignature``, ``UnknownEvent``,
+``MalformedWebhook``, ``InvalidAmount`` (``UnknownCurrency``), ``ProviderError`` → ``CardDeclined``,
+``PaymentMethodExpired``, ``AuthenticationRequired``, ``AlreadyRefunded``, ``NotFound``,
+``InvalidRequest``, ``AuthenticationFailed``, ``RateLimited``, ``ProviderUnavailable``,
+``OutcomeUnknown``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ __all__ = [
     "InvalidAmount",
     "InvalidRequest",
     "InvalidSignature",
+    "MalformedWebhook",
     "NotFound",
     "OutcomeUnknown",
     "PaymentMethodExpired",
+    "PaywireDeprecationWarning",
     "PaywireError",
     "ProviderError",
     "ProviderUnavailable",
@@ -38,6 +41,13 @@ def _rebuild(cls: type[PaywireError], state: dict[str, Any]) -> PaywireError:
     Exception.__init__(error, state["message"])
     error.__dict__.update(state)
     return error
+
+
+class PaywireDeprecationWarning(DeprecationWarning):
+    """A name or behaviour that paywire will remove in its next major version (plugins written
+    against API 1.0 trigger it by importing plugin helpers from ``paywire`` rather than
+    ``paywire.plugin``). Filter it by this class (``default::paywire.PaywireDeprecationWarning``)
+    in a pytest configuration that turns warnings into errors."""
 
 
 class PaywireError(Exception):
@@ -68,6 +78,20 @@ class UnknownEvent(PaywireError):
         super().__init__(message)
         self.provider = provider
         self.event_type = event_type
+
+
+class MalformedWebhook(PaywireError):
+    """A verified webhook body that cannot be read: not the format the provider sends, nested
+    deeper or larger than paywire accepts, or carrying text that is not valid (a NUL, a lone
+    surrogate) where an id or a type must be.
+
+    Unlike :class:`UnknownEvent` (well formed, of a type nobody maps) it is a client error: sending
+    the same body again cannot help. The webhook processor records it once and answers 400.
+    """
+
+    def __init__(self, message: str, *, provider: str | None = None) -> None:
+        super().__init__(message)
+        self.provider = provider
 
 
 class InvalidAmount(PaywireError, ValueError):
@@ -141,9 +165,41 @@ class PaymentMethodExpired(ProviderError):
 
 
 class AuthenticationRequired(ProviderError):
-    """The issuer wants the customer present (3-D Secure, payer action): bring them on-session."""
+    """The issuer wants the customer present (3-D Secure, payer action): bring them on-session.
+
+    Attributes:
+        transaction_id: the provider's transaction that waits for the customer (Stripe's
+            PaymentIntent, PayPal's order), when the provider made one — what a later webhook
+            names, and what to look up.
+        action_url: where to send the customer to authenticate, where the provider offers such
+            a page (PayPal's payer-action link). Without one, start a hosted checkout for the
+            invoice (``create_checkout_session``): the customer authenticates there.
+    """
 
     code = "authentication_required"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        transaction_id: str | None = None,
+        action_url: str | None = None,
+        raw_code: str | None = None,
+        http_status: int | None = None,
+        request_id: str | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            provider=provider,
+            raw_code=raw_code,
+            http_status=http_status,
+            request_id=request_id,
+            retryable=retryable,
+        )
+        self.transaction_id = transaction_id
+        self.action_url = action_url
 
 
 class AlreadyRefunded(ProviderError):

@@ -1,15 +1,15 @@
 """Finding, validating and holding provider plugins — no module-global state.
 
 A plugin is an importable object (usually a module) named by an entry point in the ``paywire``
-group. It declares ``PAYWIRE_API`` (the core API versions it was written for, e.g. ``">=1.0,<2"``)
+group. It declares ``PAYWIRE_API`` (the core API versions it was written for, e.g. ``">=1.1,<2"``)
 and implements ``paywire_register_providers(register)``. A plugin that fails to import, declares an
 incompatible API, has hooks that do not match the specification, or raises while registering is
-recorded in :attr:`Paywire.skipped` with its reason; the others load normally.
+recorded in :attr:`Paywire.skipped` with its reason; the others load normally. Loading is
+:mod:`paywire._loading`'s, shared with the sandbox and the contract suite.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import inspect
 import os
 import re
@@ -18,22 +18,25 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import pluggy
 
 from paywire._config import ProviderConfig, load_config
 from paywire._errors import ConfigurationError
 from paywire._hookspecs import PROJECT_NAME, PaywireHookspecs
+from paywire._kernel import KernelProvider
+from paywire._loading import Candidate, LoadedPlugin, PluginLoader, allow_list
 from paywire._money import CurrencyRules
 from paywire._provider import Capabilities, Provider
-from paywire._secrets import redact
 
 if TYPE_CHECKING:
     import httpx
 
 __all__ = ["CORE_API_VERSION", "Paywire", "ProviderEntry", "SkippedPlugin", "api_compatible"]
 
-#: The version of the plugin API this core offers (major, minor).
-CORE_API_VERSION = (1, 0)
+#: The version of the plugin API this core offers (major, minor). 1.1 added, all optional: the
+#: operation kernel (``paywire.plugin``), ``_async`` operations, ``parse_webhook`` (raw body and
+#: headers), ``fetch_webhook_event``, ``complete_setup``, several webhook secrets, saved methods
+#: passed to ``get``/``detach``.
+CORE_API_VERSION = (1, 1)
 
 #: Environment variable with a comma-separated allow-list of plugin (entry-point) names.
 PLUGINS_ENV = "PAYWIRE_PLUGINS"
@@ -68,18 +71,29 @@ def api_compatible(spec: str, version: tuple[int, int] = CORE_API_VERSION) -> bo
 
 @attrs.frozen
 class ProviderEntry:
-    """An installed provider: its class and where it came from."""
+    """An installed provider: its class, where it came from, and the API its plugin speaks.
+
+    ``api`` is the plugin's ``PAYWIRE_API`` (``">=1.0,<2"``): a plugin written for 1.0 keeps
+    loading; what it does not implement has the core's defaults.
+    """
 
     name: str
     provider_class: type[Provider[Any]]
     plugin: str
     distribution: str | None = None
     version: str | None = None
+    api: str | None = None
 
     @property
     def capabilities(self) -> Capabilities:
         """The provider's declared capabilities."""
         return self.provider_class.capabilities
+
+    @property
+    def native_async(self) -> bool:
+        """Whether its ``_async`` operations are native (else they run its sync code in a worker
+        thread)."""
+        return bool(self.provider_class.native_async)
 
 
 @attrs.frozen
@@ -92,42 +106,22 @@ class SkippedPlugin:
     version: str | None = None
 
 
-@attrs.frozen
-class _Candidate:
-    name: str
-    load: Callable[[], object]
-    distribution: str | None = None
-    version: str | None = None
-
-
-def _entry_point_candidates(allow: frozenset[str] | None) -> list[_Candidate]:
-    found = []
-    for ep in importlib.metadata.entry_points(group=PROJECT_NAME):
-        if allow is not None and ep.name not in allow:
-            continue
-        dist = ep.dist
-        found.append(
-            _Candidate(
-                name=ep.name,
-                load=ep.load,
-                distribution=dist.metadata["Name"] if dist is not None else None,
-                version=dist.version if dist is not None else None,
-            )
-        )
-    return sorted(found, key=lambda c: c.name)
-
-
 def _constant(value: object) -> Callable[[], object]:
     return lambda: value
 
 
-def _allow_list(environ: Mapping[str, str], allow: Iterable[str] | None) -> frozenset[str] | None:
-    if allow is not None:
-        return frozenset(allow)
-    raw = environ.get(PLUGINS_ENV)
-    if raw is None:
-        return None
-    return frozenset(name.strip() for name in raw.split(",") if name.strip())
+def _check_api(plugin: object) -> str | None:
+    spec = getattr(plugin, "PAYWIRE_API", None)
+    if not isinstance(spec, str):
+        return "does not declare PAYWIRE_API (the core API versions it supports)"
+    try:
+        compatible = api_compatible(spec)
+    except ValueError as exc:
+        return f"unreadable PAYWIRE_API {spec!r}: {exc}"
+    if not compatible:
+        core = "{}.{}".format(*CORE_API_VERSION)
+        return f"needs paywire API {spec}, this core offers {core}"
+    return None
 
 
 class Paywire:
@@ -137,7 +131,8 @@ class Paywire:
         settings: per provider, a :class:`ProviderConfig` or a mapping of setting overrides
             (environment variables ``PAYWIRE_<PROVIDER>_<SETTING>`` fill in the rest).
         environ: the environment to read (defaults to ``os.environ``).
-        transport: an httpx transport every provider's HTTP goes through (record/replay, tests).
+        transport: an httpx transport every provider's HTTP goes through (record/replay, tests);
+            sync, async, or one object serving both.
         plugins: extra plugin objects to register as if installed, as ``(name, plugin)`` pairs.
         load_entry_points: discover installed plugins (the ``paywire`` entry-point group).
         allow: only these plugin names load; defaults to ``$PAYWIRE_PLUGINS`` (comma-separated),
@@ -149,7 +144,7 @@ class Paywire:
         *,
         settings: Mapping[str, ProviderConfig | Mapping[str, Any]] | None = None,
         environ: Mapping[str, str] | None = None,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         plugins: Iterable[tuple[str, object]] = (),
         load_entry_points: bool = True,
         allow: Iterable[str] | None = None,
@@ -161,91 +156,38 @@ class Paywire:
         self._lock = threading.Lock()
         self.providers: dict[str, ProviderEntry] = {}
         self.skipped: list[SkippedPlugin] = []
-        self._pm = pluggy.PluginManager(PROJECT_NAME)
-        self._pm.add_hookspecs(PaywireHookspecs)
-
-        allowed = _allow_list(self._environ, allow)
-        candidates = [_Candidate(name=name, load=_constant(plugin)) for name, plugin in plugins]
-        if load_entry_points:
-            candidates += _entry_point_candidates(allowed)
+        loader = PluginLoader(PROJECT_NAME, PROJECT_NAME, PaywireHookspecs, check=_check_api)
+        allowed = allow_list(self._environ, PLUGINS_ENV, allow)
+        extra = list(plugins)
+        candidates = (
+            loader.candidates(allowed=allowed, extra=extra)
+            if load_entry_points
+            else [Candidate(name, _constant(plugin)) for name, plugin in extra]
+        )
         for candidate in candidates:
-            self._load(candidate)
+            loaded = loader.register(candidate)
+            if loaded is not None:
+                self._register_providers(loader, loaded)
+        self.skipped = [
+            SkippedPlugin(f.name, f.reason, f.distribution, f.version) for f in loader.failures
+        ]
+        self._pm = loader.manager
 
     def __repr__(self) -> str:
         return f"<Paywire providers={sorted(self.providers)} skipped={len(self.skipped)}>"
 
     # -- loading ----------------------------------------------------------------------------
 
-    def _skip(self, candidate: _Candidate, reason: str) -> None:
-        # Reasons quote the plugin's own exceptions, which may echo a credential.
-        self.skipped.append(
-            SkippedPlugin(candidate.name, redact(reason), candidate.distribution, candidate.version)
-        )
-
-    def _load(self, candidate: _Candidate) -> None:
-        try:
-            plugin = candidate.load()
-        except (Exception, SystemExit) as exc:  # a failure to import is the plugin's, not the app's
-            self._skip(candidate, f"failed to import: {type(exc).__name__}: {exc}")
-            return
-        spec = getattr(plugin, "PAYWIRE_API", None)
-        if not isinstance(spec, str):
-            self._skip(
-                candidate, "does not declare PAYWIRE_API (the core API versions it supports)"
-            )
-            return
-        try:
-            compatible = api_compatible(spec)
-        except ValueError as exc:
-            self._skip(candidate, f"unreadable PAYWIRE_API {spec!r}: {exc}")
-            return
-        if not compatible:
-            core = "{}.{}".format(*CORE_API_VERSION)
-            self._skip(candidate, f"needs paywire API {spec}, this core offers {core}")
-            return
-        if self._pm.has_plugin(candidate.name):
-            self._skip(candidate, "a plugin with this name is already loaded")
-            return
-        try:
-            self._pm.register(plugin, name=candidate.name)
-        except (pluggy.PluginValidationError, ValueError) as exc:
-            self._skip(candidate, f"invalid hook implementation: {exc}")
-            return
-        unknown = [
-            impl.function.__name__
-            for caller in self._pm.get_hookcallers(plugin) or []
-            if caller.spec is None
-            for impl in caller.get_hookimpls()
-            if impl.plugin is plugin
-        ]
-        if unknown:
-            self._pm.unregister(plugin)
-            self._skip(candidate, f"implements unknown hook(s): {', '.join(unknown)}")
-            return
-        self._register_providers(candidate, plugin)
-
-    def _register_providers(self, candidate: _Candidate, plugin: object) -> None:
-        impls = [
-            impl
-            for impl in self._pm.hook.paywire_register_providers.get_hookimpls()
-            if impl.plugin is plugin
-        ]
-        if not impls:
-            self._pm.unregister(plugin)
-            self._skip(candidate, "does not implement paywire_register_providers")
-            return
+    def _register_providers(self, loader: PluginLoader, loaded: LoadedPlugin) -> None:
         offered: list[type[Provider[Any]]] = []
-        try:
-            for impl in impls:
-                impl.function(register=offered.append)
-        except Exception as exc:
-            self._pm.unregister(plugin)
-            self._skip(candidate, f"failed while registering: {type(exc).__name__}: {exc}")
+        if loader.call(loaded, "paywire_register_providers", register=offered.append) is None:
             return
+        candidate = loaded.candidate
+        api = getattr(loaded.plugin, "PAYWIRE_API", None)
         for provider_class in offered:
             problem = self._check_provider(provider_class)
             if problem:
-                self._skip(candidate, problem)
+                loader.fail(candidate, problem)
                 continue
             self.providers[provider_class.name] = ProviderEntry(
                 name=provider_class.name,
@@ -253,6 +195,7 @@ class Paywire:
                 plugin=candidate.name,
                 distribution=candidate.distribution,
                 version=candidate.version,
+                api=api if isinstance(api, str) else None,
             )
 
     def _check_provider(self, cls: object) -> str | None:
@@ -275,11 +218,17 @@ class Paywire:
             return f"provider {name} does not declare its currency_rules"
         if not isinstance(getattr(cls, "default_base_url", None), str):
             return f"provider {name} does not declare its default_base_url"
+        if getattr(cls, "webhook_authentication", "signature") not in ("signature", "fetch"):
+            return f"provider {name} declares an unknown webhook_authentication"
+        if issubclass(cls, KernelProvider) and (missing_ops := cls.missing_operations()):
+            return (
+                f"provider {name} declares capabilities whose operations it does not implement: "
+                + ", ".join(missing_ops)
+            )
         if name in self.providers:
             first = self.providers[name].plugin
             return f"provider {name!r} is already registered by plugin {first!r}"
         return None
-
     # -- use --------------------------------------------------------------------------------
 
     def entry(self, name: str) -> ProviderEntry:

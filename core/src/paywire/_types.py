@@ -16,6 +16,7 @@ __all__ = [
     "ChargeResult",
     "CheckoutSession",
     "Customer",
+    "EventReference",
     "EventType",
     "Invoice",
     "LineItem",
@@ -268,4 +269,30 @@ class WebhookEvent:
     payment_method_id: str | None = None
     customer_id: str | None = None
     session_id: str | None = None
+    data: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def saved_payment_method(self) -> SavedPaymentMethod | None:
+        """The saved method this event names (a ``SETUP_COMPLETED`` event's new method, a
+        checkout that saved one), ready for ``charge_payment_method``; ``None`` when it names
+        none."""
+        if not self.payment_method_id:
+            return None
+        return SavedPaymentMethod(self.provider, self.payment_method_id, self.customer_id)
+
+
+@attrs.frozen
+class EventReference:
+    """A notification that only names a resource (``id=tr_123``) instead of describing what
+    happened. The provider fetches the resource (``Provider.fetch_webhook_event``) and the event
+    comes from its answer; nothing in the notification itself is trusted.
+
+    ``resource_id`` is the provider's id of the resource; ``kind`` the provider's word for what
+    it is (``"payment"``, ``"refund"``, ``"mandate"``) when the notification says; ``data`` what
+    else the notification carried (untrusted: never act on it).
+    """
+
+    provider: str
+    resource_id: str = attrs.field(validator=_non_empty)
+    kind: str | None = None
     data: Mapping[str, Any] = attrs.field(factory=dict)

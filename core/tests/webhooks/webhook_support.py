@@ -35,6 +35,8 @@ from paywire import (
     SetupSession,
     UnknownEvent,
     WebhookEvent,
+)
+from paywire.plugin import (
     get_header,
     hmac_sha256_hex,
     hookimpl,
