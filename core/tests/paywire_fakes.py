@@ -162,11 +162,12 @@ class ToyProvider(Provider[ToyConfig]):
             data["status"],
         )
 
-    def get_payment_method_details(self, payment_method_id: str) -> PaymentMethodInfo:
+    # Written against API 1.0 (an id, not a SavedPaymentMethod): the core hands it the id.
+    def get_payment_method_details(self, payment_method_id: str) -> PaymentMethodInfo:  # type: ignore[override]
         data = self._call("GET", f"methods/{payment_method_id}")
         return PaymentMethodInfo(self.name, payment_method_id, "card", last4=data["last4"])
 
-    def detach_payment_method(self, payment_method_id: str) -> None:
+    def detach_payment_method(self, payment_method_id: str) -> None:  # type: ignore[override]
         self._call("DELETE", f"methods/{payment_method_id}")
 
     def verify_webhook_signature(

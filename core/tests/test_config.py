@@ -224,3 +224,43 @@ def test_plain_secret_fields_get_wrapped_too() -> None:
     assert "plain-text-key" not in repr(config)
     from_env = load_config(Bare, "bare", environ={"PAYWIRE_BARE_API_KEY": "env-key-123"})
     assert from_env.api_key == Secret("env-key-123")
+
+
+# -- webhook secret rotation and what errors may say ---------------------------------------------
+
+
+def test_several_webhook_secrets_from_code_and_environment() -> None:
+    config = load_config(
+        ShopConfig,
+        "shop",
+        environ={"PAYWIRE_SHOP_WEBHOOK_SECRETS": " whsec_old1 , whsec_older2 ,"},
+        webhook_secret="whsec_new0",
+    )
+    assert config.webhook_secrets == (Secret("whsec_old1"), Secret("whsec_older2"))
+    assert config.all_webhook_secrets() == (
+        Secret("whsec_new0"),
+        Secret("whsec_old1"),
+        Secret("whsec_older2"),
+    )
+    assert set(config.secrets()) >= set(config.all_webhook_secrets())
+    assert "whsec_old1" not in repr(config)
+    single = load_config(ShopConfig, "shop", environ={}, webhook_secrets="whsec_only1")
+    assert single.all_webhook_secrets() == (Secret("whsec_only1"),)
+    same = load_config(
+        ShopConfig, "shop", environ={}, webhook_secret="whsec_a", webhook_secrets=["whsec_a"]
+    )
+    assert same.all_webhook_secrets() == (Secret("whsec_a"),)
+    with pytest.raises(ConfigurationError, match="webhook_secrets must be"):
+        load_config(ShopConfig, "shop", environ={}, webhook_secrets=[1, 2])
+
+
+@pytest.mark.parametrize("setting", ["TIMEOUT", "MAX_ATTEMPTS", "PAGE_SIZE", "FEE_RATE", "LEGACY"])
+def test_a_secret_typed_into_the_wrong_setting_is_never_echoed(setting: str) -> None:
+    leaked = "sk" + "_live_" + "abcdefghijklmnop"  # built: scanners flag the literal
+    plain = "hunter2-is-my-password"
+    for value in (leaked, plain):
+        with pytest.raises(ConfigurationError) as caught:
+            load_config(ShopConfig, "shop", environ={f"PAYWIRE_SHOP_{setting}": value})
+        text = str(caught.value) + repr(caught.value)
+        assert value not in text
+        assert f"PAYWIRE_SHOP_{setting}" in text  # the variable is named instead

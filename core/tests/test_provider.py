@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
+import pickle
+import threading
 from typing import Any
 
 import httpx
@@ -12,13 +15,17 @@ from paywire_fakes import ToyConfig, ToyProvider, toy_api
 
 from paywire import (
     AuthenticationFailed,
+    AuthenticationRequired,
     Capabilities,
     Capability,
+    ConfigurationError,
     Customer,
+    EventReference,
     EventType,
     InvalidSignature,
     Invoice,
     LineItem,
+    MalformedWebhook,
     Money,
     NotFound,
     PaymentStatus,
@@ -27,6 +34,7 @@ from paywire import (
     SavedPaymentMethod,
     Secret,
     UnknownEvent,
+    WebhookEvent,
 )
 from paywire.plugin import (
     HttpClient,
@@ -192,3 +200,122 @@ def test_webhook_operations() -> None:
         with pytest.raises(UnknownEvent) as caught:
             provider.handle_webhook_event({"type": "charge.weird"})
         assert caught.value.event_type == "charge.weird"
+
+
+# -- what an API 1.0 provider gets for free -----------------------------------------------------
+# ToyProvider is written the old way: sync methods, handle_webhook_event(payload), one secret,
+# get/detach taking an id. Everything API 1.1 added reaches it through the core's defaults.
+
+
+def test_every_configured_secret_verifies_through_the_old_method() -> None:
+    provider = _toy(webhook_secret="whsec_toynew0001", webhook_secrets=("whsec_toyold0001",))
+    with provider.http:
+        body = b'{"id": "evt_1", "type": "charge.paid"}'
+        for secret in ("whsec_toynew0001", "whsec_toyold0001"):
+            headers = {"X-Toy-Signature": hmac_sha256_hex(secret, body)}
+            provider.verify_webhook(body, headers)
+            asyncio.run(provider.verify_webhook_async(body, headers))
+        with pytest.raises(InvalidSignature):
+            provider.verify_webhook(body, {"X-Toy-Signature": hmac_sha256_hex("other1234", body)})
+    bare = _toy()
+    with bare.http, pytest.raises(InvalidSignature, match="no webhook secret"):
+        bare.verify_webhook(b"{}", {})
+
+
+def test_parse_webhook_reads_json_bodies_for_old_providers() -> None:
+    provider = _toy()
+    with provider.http:
+        event = provider.parse_webhook(b'{"id": "evt_2", "type": "charge.paid"}', {})
+        assert isinstance(event, WebhookEvent)
+        assert event.id == "evt_2"
+        with pytest.raises(UnknownEvent, match="not a JSON object"):
+            provider.parse_webhook(b"[1, 2]", {})
+        with pytest.raises(MalformedWebhook, match="not JSON"):
+            provider.parse_webhook(b"id=evt_3&type=charge.paid", {})
+        deep = b"[" * 2000 + b"]" * 2000
+        with pytest.raises(MalformedWebhook, match="deep"):
+            provider.parse_webhook(deep, {})
+        with pytest.raises(MalformedWebhook, match="deeper than 64"):
+            provider.parse_webhook(b'{"a":' * 65 + b"1" + b"}" * 65, {})
+        with pytest.raises(ConfigurationError, match="cannot fetch"):
+            provider.fetch_webhook_event(EventReference("toy", "ch_1"))
+
+
+def test_old_get_and_detach_are_handed_the_id_of_a_saved_method() -> None:
+    requests: list[httpx.Request] = []
+    provider = _toy(requests)
+    with provider.http:
+        method = SavedPaymentMethod("toy", "pm_1", "cus_1")
+        # ToyProvider's own signature says str (API 1.0); the core's wrapper takes the object.
+        assert provider.get_payment_method_details(method).id == "pm_1"  # type: ignore[arg-type]
+        provider.detach_payment_method(method)  # type: ignore[arg-type]
+        assert [r.url.path for r in requests] == ["/v1/methods/pm_1"] * 2
+        with pytest.raises(TypeError, match="SavedPaymentMethod or its id"):
+            provider.get_payment_method_details(42)  # type: ignore[arg-type]
+
+
+def test_old_providers_run_their_coroutines_in_a_worker_thread() -> None:
+    threads: list[str] = []
+    handler = toy_api()
+
+    def note(request: httpx.Request) -> httpx.Response:
+        threads.append(threading.current_thread().name)
+        return handler(request)
+
+    provider = ToyProvider.create(
+        ToyConfig(api_key=Secret("sk_test_toykey123")), transport=httpx.MockTransport(note)
+    )
+    assert ToyProvider.native_async is False
+
+    async def flow() -> None:
+        method = SavedPaymentMethod("toy", "pm_1")
+        charge = await provider.charge_payment_method_async(method, Money("1.00", "EUR"))
+        assert charge.status is PaymentStatus.SUCCEEDED
+        refund = await provider.create_refund_async(charge.id)
+        assert refund.status is RefundStatus.SUCCEEDED
+        assert (await provider.get_payment_method_details_async(method)).last4 == "4242"
+        await provider.detach_payment_method_async(method)
+        invoice = Invoice("INV-2", "HUF", [LineItem("Plan", Money(1500, "HUF"))])
+        session = await provider.create_checkout_session_async(
+            invoice, success_url="https://s/ok", cancel_url="https://s/no"
+        )
+        assert session.id == "cs_1"
+        setup = await provider.create_setup_session_async(
+            Customer("c1"), success_url="a", cancel_url="b"
+        )
+        assert setup.id == "st_1"
+        event = WebhookEvent("toy", "e1", EventType.PAYMENT_SUCCEEDED, "charge.paid")
+        assert await provider.follow_up_async(event) is None
+
+    with provider.http:
+        asyncio.run(flow())
+    main = threading.current_thread().name
+    assert threads
+    assert main not in threads
+
+
+def test_complete_setup_default_answers_from_the_event() -> None:
+    provider = _toy()
+    with provider.http:
+        event = WebhookEvent(
+            "toy",
+            "e1",
+            EventType.SETUP_COMPLETED,
+            "setup.done",
+            payment_method_id="pm_1",
+            customer_id="cus_1",
+        )
+        saved = SavedPaymentMethod("toy", "pm_1", "cus_1")
+        assert provider.complete_setup(event) == saved
+        assert asyncio.run(provider.complete_setup_async(event)) == saved
+        with pytest.raises(ConfigurationError, match="does not complete setups"):
+            provider.complete_setup("st_1")
+
+
+def test_authentication_required_keeps_where_to_send_the_customer() -> None:
+    error = AuthenticationRequired(
+        "needs the customer", provider="toy", transaction_id="pi_1", action_url="https://a/3ds"
+    )
+    again = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own object, round-tripped
+    assert (again.transaction_id, again.action_url) == ("pi_1", "https://a/3ds")
+    assert AuthenticationRequired("x", provider="toy").transaction_id is None
