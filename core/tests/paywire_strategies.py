@@ -88,6 +88,7 @@ customers = st.builds(
     email=optional_text,
     name=optional_text,
     provider_customer_id=optional_text,
+    phone=optional_text,
     metadata=metadata,
 )
 

@@ -105,12 +105,15 @@ class Customer:
     """The person or business paying, as the app knows them.
 
     ``id`` is the app's own id; ``provider_customer_id`` is the provider's, once one exists.
+    ``phone`` is a phone number in international form (``+919876543210``): some providers require
+    one to save or charge a method (Razorpay's recurring payments).
     """
 
     id: str = attrs.field(validator=_non_empty)
     email: str | None = None
     name: str | None = None
     provider_customer_id: str | None = None
+    phone: str | None = None
     metadata: Mapping[str, str] = attrs.field(factory=dict, converter=_str_map)
 
 
