@@ -1,8 +1,15 @@
 """The demo's walk through the flow, for each installed provider, on the embedded sandbox.
 
 invoice in SQLite → ``create_checkout_session`` → the customer pays on the hosted page → signed
-webhook → :class:`~paywire.webhooks.WebhookProcessor` → invoice marked paid; then a card saved with
-a setup session, charged as a renewal (paid through its webhook too), partly refunded, detached.
+webhook → :class:`~paywire.webhooks.WebhookProcessor` → invoice marked paid; then a method saved
+with a setup session — the shop learns it through the public interface (``complete_setup`` when
+the customer comes back, or the ``SETUP_COMPLETED`` webhook) and keeps it in its own table —,
+charged from that record as a renewal (paid through its webhook, after the provider debits it
+where it settles later), partly refunded, detached.
+
+The contract harnesses play the *customer* (completing a hosted page through the sandbox) and
+register the shop's webhook endpoints with the sandbox; the shop itself uses only ``paywire`` and
+``paywire.webhooks``, as a real app does.
 """
 
 from __future__ import annotations
@@ -25,9 +32,11 @@ from paywire import (
     Money,
     NotFound,
     PaymentMethodInfo,
+    PaymentStatus,
     Paywire,
     PaywireError,
     Provider,
+    SavedPaymentMethod,
     currency_exponent,
 )
 from paywire.webhooks import SQLiteEventStore, WebhookProcessor
@@ -237,8 +246,8 @@ class Demo:
                 )
                 self._step(
                     "customer pays on the hosted page (test card / approval)",
-                    lambda: harness.complete_checkout(ctx, session),
-                    lambda url: f"sent back to {url}",
+                    lambda: self._customer_completes(harness, ctx, session.id),
+                    lambda url: f"sent back to {url}" if url else "no return page",
                 )
                 self._step(
                     "signed webhook verified and processed; invoice paid",
@@ -252,42 +261,52 @@ class Demo:
             if Capability.SETUP not in caps or Capability.CHARGE not in caps:
                 self.console.print(f"  [yellow]-[/yellow] {name} does not declare setup + charge")
                 return
-            customer = Customer(id=f"cust-{invoice.id}", email="ada@example.com", name="Ada")
+            customer = Customer(
+                id=f"cust-{invoice.id}",
+                email="ada@example.com",
+                name="Ada Lovelace",
+                phone="+919876543210",
+            )
             setup = self._step(
                 "create_setup_session",
-                lambda: provider.create_setup_session(
-                    customer,
-                    success_url=f"{shop.base_url}/success",
-                    cancel_url=f"{shop.base_url}/cancel",
-                ),
+                lambda: shop.start_setup(customer, name),
                 lambda s: f"{s.id} → {s.url}",
             )
-            saved = self._step(
+            self._step(
                 "customer saves a payment method on the hosted page",
-                lambda: harness.complete_setup(ctx, setup),
-                lambda m: f"saved method {m.id}",
+                lambda: self._customer_completes(harness, ctx, setup.id),
+                lambda url: f"sent back to {url}" if url else "the provider has no return page",
+            )
+            saved = self._step(
+                "the shop keeps the saved method (return page or SETUP_COMPLETED webhook)",
+                lambda: self._wait_saved(shop, customer.id, name),
+                lambda m: f"{m.id} in the shop's own table",
             )
             self._step(
                 "get_payment_method_details",
-                lambda: provider.get_payment_method_details(saved.id),
+                lambda: provider.get_payment_method_details(saved),
                 _describe_method,
             )
-            renewal = shop.new_invoice(_sample_amount(currency, 19, "99"), "Renewal")
-            charge = self._step(
-                "charge_payment_method (renewal, customer absent)",
-                lambda: provider.charge_payment_method(
-                    saved, renewal.amount, invoice_id=renewal.id, description="Renewal"
-                ),
-                lambda c: f"{c.id} {c.status.value} {c.amount}",
+            renewal_amount = _sample_amount(currency, 19, "99")
+            renewal_id, charge = self._step(
+                "charge_payment_method (renewal from the shop's record, customer absent)",
+                lambda: shop.renew(customer.id, name, renewal_amount),
+                lambda r: f"{r[1].id} {r[1].status.value} {r[1].amount} for {r[0]}",
             )
+            if charge.status is PaymentStatus.PENDING:
+                self._step(
+                    "the provider debits the renewal later (sandbox clock moved on 48 h)",
+                    lambda: sandbox.control("POST", "/clock/advance", {"seconds": 172800}),
+                    lambda r: f"HTTP {r.status_code}",
+                )
             self._step(
                 "renewal invoice paid through its webhook",
                 lambda: _wait_for(
                     "the renewal being marked paid",
-                    lambda: shop.book.get(renewal.id).status == "paid",
+                    lambda: shop.book.get(renewal_id).status == "paid",
                     self.webhook_timeout,
                 ),
-                lambda _: f"{renewal.id} is paid",
+                lambda _: f"{renewal_id} is paid",
             )
             if Capability.REFUND in caps:
                 part = _sample_amount(currency, 5, "00")
@@ -299,12 +318,13 @@ class Demo:
             if Capability.DETACH in caps:
                 self._step(
                     "detach_payment_method",
-                    lambda: provider.detach_payment_method(saved.id),
+                    lambda: provider.detach_payment_method(saved),
                     lambda _: f"{saved.id} detached",
                 )
+                shop.book.forget_method(customer.id, name)
                 self._step(
                     "detached method is gone",
-                    lambda: self._expect_not_found(provider, saved.id),
+                    lambda: self._expect_not_found(provider, saved),
                     lambda _: "get_payment_method_details raises NotFound",
                 )
             sandbox.wait_for_webhooks(timeout=10)
@@ -312,12 +332,37 @@ class Demo:
             return
 
     @staticmethod
-    def _expect_not_found(provider: Provider[Any], method_id: str) -> None:
+    def _customer_completes(harness: Harness, ctx: ScenarioContext, session_id: str) -> str:
+        """The customer's part (a person at the hosted page, played through the sandbox): pay or
+        save with a test card, then follow the provider's redirect back to the shop like a
+        browser. Anything the merchant must do next (PayPal's capture) is the webhook
+        processor's follow-up, as in a real app."""
+        answer = harness.complete_hosted_page(ctx, session_id)
+        redirect = answer.get("redirect_url")
+        if not isinstance(redirect, str) or not redirect:
+            return ""
+        httpx.get(redirect, timeout=30).raise_for_status()
+        return redirect
+
+    def _wait_saved(self, shop: Shop, customer_id: str, provider: str) -> SavedPaymentMethod:
+        found: list[SavedPaymentMethod] = []
+
+        def saved() -> bool:
+            method = shop.book.method_for(customer_id, provider)
+            if method is not None:
+                found.append(method)
+            return method is not None
+
+        _wait_for("the saved method reaching the shop", saved, self.webhook_timeout)
+        return found[-1]
+
+    @staticmethod
+    def _expect_not_found(provider: Provider[Any], method: SavedPaymentMethod) -> None:
         try:
-            provider.get_payment_method_details(method_id)
+            provider.get_payment_method_details(method)
         except NotFound:
             return
-        raise StepFailed(f"{method_id} can still be retrieved after detach")
+        raise StepFailed(f"{method.id} can still be retrieved after detach")
 
     def _serve_forever(self, sandbox: RunningSandbox, shop: Shop) -> None:
         self.console.print(

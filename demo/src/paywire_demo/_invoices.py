@@ -1,4 +1,5 @@
-"""The demo shop's invoices in a SQLite file: the app owns its invoices, providers only pay them."""
+"""The demo shop's own records in a SQLite file: invoices, the setups it started and the payment
+methods its customers saved. The app owns these; providers only pay, save and charge."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import attrs
 
-from paywire import Invoice, LineItem, Money
+from paywire import Invoice, LineItem, Money, SavedPaymentMethod
 
 __all__ = ["InvoiceBook", "InvoiceRecord"]
 
@@ -27,7 +28,23 @@ CREATE TABLE IF NOT EXISTS invoices (
     session_id  TEXT,
     transaction_id TEXT,
     paid_at     TEXT
-)
+);
+CREATE TABLE IF NOT EXISTS setups (
+    session_id           TEXT NOT NULL,
+    provider             TEXT NOT NULL,
+    customer_id          TEXT NOT NULL,
+    provider_customer_id TEXT,
+    started_at           TEXT NOT NULL,
+    PRIMARY KEY (provider, session_id)
+);
+CREATE TABLE IF NOT EXISTS saved_methods (
+    customer_id          TEXT NOT NULL,
+    provider             TEXT NOT NULL,
+    method_id            TEXT NOT NULL,
+    provider_customer_id TEXT,
+    saved_at             TEXT NOT NULL,
+    PRIMARY KEY (customer_id, provider)
+);
 """
 
 
@@ -61,7 +78,7 @@ class InvoiceBook:
         self.path = str(path)
         self._local = threading.local()
         with self._connection() as db:
-            db.execute(_SCHEMA)
+            db.executescript(_SCHEMA)
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -136,6 +153,72 @@ class InvoiceBook:
                 (datetime.now(UTC).isoformat(), transaction_id, invoice_id),
             )
         return cursor.rowcount == 1
+
+
+    # -- setups and saved methods ------------------------------------------------------------
+
+    def setup_started(
+        self, provider: str, session_id: str, customer_id: str, provider_customer_id: str | None
+    ) -> None:
+        """Remember which customer a setup session saves a method for."""
+        with self._connection() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO setups VALUES (?, ?, ?, ?, ?)",
+                (session_id, provider, customer_id, provider_customer_id, _now()),
+            )
+
+    def latest_setup(self, provider: str, customer_id: str) -> str | None:
+        """The setup session most recently started for the customer with ``provider``."""
+        with self._connection() as db:
+            row = db.execute(
+                "SELECT session_id FROM setups WHERE provider = ? AND customer_id = ?"
+                " ORDER BY started_at DESC, rowid DESC LIMIT 1",
+                (provider, customer_id),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def setup_customer(
+        self, provider: str, session_id: str | None, provider_customer_id: str | None
+    ) -> str | None:
+        """The app's customer a setup belongs to, by its session or the provider's customer."""
+        with self._connection() as db:
+            row = db.execute(
+                "SELECT customer_id FROM setups WHERE provider = ?"
+                " AND (session_id = ? OR (? IS NOT NULL AND provider_customer_id = ?))"
+                " ORDER BY started_at DESC LIMIT 1",
+                (provider, session_id, provider_customer_id, provider_customer_id),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def save_method(self, customer_id: str, method: SavedPaymentMethod) -> None:
+        """Keep ``method`` as the customer's method with its provider (the latest wins)."""
+        with self._connection() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO saved_methods VALUES (?, ?, ?, ?, ?)",
+                (customer_id, method.provider, method.id, method.customer_id, _now()),
+            )
+
+    def method_for(self, customer_id: str, provider: str) -> SavedPaymentMethod | None:
+        """The method the customer saved with ``provider``, if any."""
+        with self._connection() as db:
+            row = db.execute(
+                "SELECT method_id, provider_customer_id FROM saved_methods"
+                " WHERE customer_id = ? AND provider = ?",
+                (customer_id, provider),
+            ).fetchone()
+        return None if row is None else SavedPaymentMethod(provider, row[0], row[1])
+
+    def forget_method(self, customer_id: str, provider: str) -> None:
+        """The customer's method with ``provider`` was removed."""
+        with self._connection() as db:
+            db.execute(
+                "DELETE FROM saved_methods WHERE customer_id = ? AND provider = ?",
+                (customer_id, provider),
+            )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 def _record(row: tuple[str, ...]) -> InvoiceRecord:

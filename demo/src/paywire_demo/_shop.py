@@ -1,7 +1,12 @@
-"""A small shop (Starlette): invoices, a "pay" button per provider, and the webhook endpoints.
+"""A small shop (Starlette): invoices, a "pay" button per provider, saving a payment method,
+renewals, and the webhook endpoints.
 
-The webhook endpoints are the core's ASGI endpoints, mounted one line each; the handlers mark
-invoices paid. Everything a person clicks through with ``paywire demo --keep-serving`` is here.
+Only the public app API is used: ``paywire`` and ``paywire.webhooks``. The webhook endpoints are
+the core's ASGI endpoints, mounted one line each; the handlers mark invoices paid and keep the
+methods customers saved. A saved method reaches the shop's own table either way a provider tells:
+when the customer comes back from the hosted page (``Provider.complete_setup``) or through the
+``SETUP_COMPLETED`` webhook (``event.saved_payment_method``); renewals charge what that table holds.
+Everything a person clicks through with ``paywire demo --keep-serving`` is here.
 """
 
 from __future__ import annotations
@@ -13,17 +18,22 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from paywire import (
+    ChargeResult,
     CheckoutSession,
+    Customer,
     EventType,
     InvalidAmount,
     Money,
     PaywireError,
     Provider,
+    SavedPaymentMethod,
+    SetupSession,
     WebhookEvent,
 )
 from paywire.webhooks import WebhookProcessor
@@ -61,6 +71,15 @@ class Shop:
         self.currency = currency
         self.base_url = ""  # set once served: the hosted pages send the customer back here
         processor.on(EventType.PAYMENT_SUCCEEDED)(self._payment_succeeded)
+        processor.on(EventType.SETUP_COMPLETED)(self._setup_completed)
+
+    def _setup_completed(self, event: WebhookEvent) -> None:
+        method = event.saved_payment_method
+        if method is None:
+            return  # the provider completes it on the customer's return instead
+        customer = self.book.setup_customer(event.provider, event.session_id, method.customer_id)
+        if customer is not None:
+            self.book.save_method(customer, method)
 
     def _payment_succeeded(self, event: WebhookEvent) -> None:
         if event.invoice_id is None or event.amount is None:
@@ -80,6 +99,7 @@ class Shop:
             Route("/invoices/{invoice_id}/pay/{provider}", self._pay, methods=["POST"]),
             Route("/success", self._success),
             Route("/cancel", self._cancel),
+            Route("/setup/{provider}/return", self._setup_return),
             # One line per provider: the core's ASGI endpoint reads the raw body itself.
             *[Route(f"/webhooks/{name}", self.processor.asgi(name)) for name in self.providers],
         ]
@@ -98,6 +118,42 @@ class Shop:
         )
         self.book.checkout_started(invoice.id, provider, session.id)
         return session
+
+    def start_setup(self, customer: Customer, provider: str) -> SetupSession:
+        """A hosted page where ``customer`` saves a payment method with ``provider``."""
+        session = self.providers[provider].create_setup_session(
+            customer,
+            success_url=f"{self.base_url}/setup/{provider}/return?customer={customer.id}",
+            cancel_url=f"{self.base_url}/cancel",
+        )
+        self.book.setup_started(provider, session.id, customer.id, session.customer_id)
+        return session
+
+    def complete_setup(
+        self, customer_id: str, provider: str, params: dict[str, str]
+    ) -> SavedPaymentMethod | None:
+        """The customer is back from the setup page: ask the provider what was saved and keep it."""
+        session_id = self.book.latest_setup(provider, customer_id)
+        if session_id is None:
+            return None
+        method = self.providers[provider].complete_setup(session_id, params=params)
+        self.book.save_method(customer_id, method)
+        return method
+
+    def renew(self, customer_id: str, provider: str, amount: Money) -> tuple[str, ChargeResult]:
+        """Charge the customer's saved method for a new renewal invoice (the customer is absent).
+
+        The invoice is marked paid by the ``PAYMENT_SUCCEEDED`` webhook — at once for most
+        providers, after the provider debits it for those that settle later.
+        """
+        method = self.book.method_for(customer_id, provider)
+        if method is None:
+            raise KeyError(f"{customer_id} has no saved method with {provider}")
+        invoice = self.new_invoice(amount, "Renewal")
+        result = self.providers[provider].charge_payment_method(
+            method, amount, invoice_id=invoice.id, description="Renewal"
+        )
+        return invoice.id, result
 
     # -- pages ------------------------------------------------------------------------------
 
@@ -186,6 +242,19 @@ class Shop:
             f"({record.amount}): <span class='{record.status}'>{record.status}</span></p>"
             f"<p>{note}</p><p><a href='/'>Back to the shop</a></p>",
         )
+
+    async def _setup_return(self, request: Request) -> Response:
+        provider = request.path_params["provider"]
+        customer_id = request.query_params.get("customer", "")
+        if provider not in self.providers or not customer_id:
+            return _page("Unknown setup", "")
+        params = {k: v for k, v in request.query_params.items() if k != "customer"}
+        try:
+            method = await run_in_threadpool(self.complete_setup, customer_id, provider, params)
+        except PaywireError as exc:
+            return _page("Saving the payment method failed", f"<p>{html.escape(str(exc))}</p>")
+        saved = "" if method is None else f" ({html.escape(method.id)})"
+        return _page("Payment method saved", f"<p id='saved'>Saved{saved}.</p>")
 
     async def _cancel(self, request: Request) -> Response:
         invoice_id = html.escape(request.query_params.get("invoice", ""))
