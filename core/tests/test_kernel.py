@@ -132,7 +132,9 @@ class KToy(KernelProvider[KConfig]):
 
     def authorize(self, call: Call) -> Operation[Mapping[str, str]]:
         if self._token is None:
-            reply = yield Call.post("/token", authenticate=False, operation="token")
+            reply = yield Call.post(
+                "/token", authenticate=False, operation="token", repeatable=True
+            )
             self._token = str(reply.data["token"])
         return {"Authorization": f"Bearer {self._token}"}
 
@@ -659,3 +661,18 @@ def test_an_async_only_transport_refuses_the_sync_path() -> None:
     assert asyncio.run(provider.charge_payment_method_async(METHOD, AMOUNT)).id == "ch_1"
     with pytest.raises(ConfigurationError, match="async-only"):
         provider.charge_payment_method(METHOD, AMOUNT)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_repeatable_post_is_retried_and_never_outcome_unknown(mode: str) -> None:
+    # The token request changes nothing however often it is sent: a lost answer is retried,
+    # and giving up means nothing happened — not that a charge may have been made.
+    lost = httpx.ReadError("lost after sending")
+    api = Api({("POST", "/token"): [lost]})
+    with pytest.raises(ProviderUnavailable):
+        _charge(_ktoy(api), mode)
+    assert len(api.sent("/token")) == 3
+    assert api.sent("/charges") == []
+    api = Api({("POST", "/token"): [httpx.Response(502)]})
+    with pytest.raises(ProviderUnavailable):
+        _charge(_ktoy(api), mode)

@@ -362,14 +362,21 @@ class HttpClient:
     # -- the retry loop, without I/O ----------------------------------------------------------
 
     def exchange(
-        self, request: httpx.Request, *, idempotency_key: str | None = None
+        self,
+        request: httpx.Request,
+        *,
+        idempotency_key: str | None = None,
+        repeatable: bool = False,
     ) -> Steps[httpx.Response]:
         """The steps of sending ``request`` under the retry policy: attempt, judge, wait.
 
         Yields :class:`Send` (answered with the response, or a transport error thrown in) and
         :class:`Sleep`; returns the final response. Raises as :meth:`send` does.
+        ``repeatable`` marks a request that changes nothing however often it is sent whatever its
+        method (an OAuth token request, a verification postback): retried like a ``GET``, and a
+        failure to get an answer is :class:`ProviderUnavailable`, never ``OutcomeUnknown``.
         """
-        method = request.method.upper()
+        method = "GET" if repeatable else request.method.upper()
         retry_safe = method in IDEMPOTENT_METHODS or idempotency_key is not None
         attempt = 0
         while True:
@@ -378,15 +385,13 @@ class HttpClient:
             try:
                 response: httpx.Response = yield Send(request)
             except httpx.TransportError as exc:
-                wait = self._after_failure(
-                    exc, f"{method} {request.url.path}", retry_safe, idempotency_key, attempt
-                )
+                wait = self._after_failure(exc, method, retry_safe, idempotency_key, attempt)
                 yield Sleep(wait)
                 continue
             self._log(
                 logging.DEBUG,
                 "%s %s -> %d in %.0f ms (attempt %d/%d)",
-                method,
+                request.method,
                 request.url.path,
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
@@ -399,7 +404,7 @@ class HttpClient:
             self._log(
                 logging.INFO,
                 "%s %s answered %d; retrying in %.2f s",
-                method,
+                request.method,
                 request.url.path,
                 response.status_code,
                 wait_for,
@@ -430,18 +435,19 @@ class HttpClient:
     def _after_failure(
         self,
         exc: httpx.TransportError,
-        what: str,
+        method: str,
         retry_safe: bool,
         idempotency_key: str | None,
         attempt: int,
     ) -> float:
-        """How long to wait before trying again after a transport error; raises when giving up."""
+        """How long to wait before trying again after a transport error; raises when giving up.
+        ``method`` is the one the policy judges by (``GET`` for a repeatable request)."""
         sent = not isinstance(exc, _NOT_SENT)
-        method = what.split(" ", 1)[0]
         self._log(
             logging.WARNING,
-            "%s %s failed on attempt %d/%d: %s",
-            what,
+            "%s %s %s failed on attempt %d/%d: %s",
+            _request_method(exc, method),
+            _request_path(exc),
             type(exc).__name__,
             attempt,
             self.retry.max_attempts,
@@ -460,10 +466,8 @@ class HttpClient:
         idempotency_key: str | None,
         attempts: int,
     ) -> ProviderError:
-        try:
-            what = f"{method} {exc.request.url.path}"
-        except RuntimeError:  # httpx raises when the error carries no request
-            what = method
+        path = _request_path(exc)
+        what = f"{_request_method(exc, method)} {path}".rstrip()
         if not sent or method in SAFE_METHODS:
             return ProviderUnavailable(
                 f"could not reach {self.provider} for {what} after {attempts} attempt(s): "
@@ -494,6 +498,20 @@ class HttpClient:
             return None
         value: str | None = response.headers.get(self.request_id_header)
         return value
+
+
+def _request_path(exc: httpx.TransportError) -> str:
+    try:
+        return exc.request.url.path
+    except RuntimeError:  # httpx raises when the error carries no request
+        return ""
+
+
+def _request_method(exc: httpx.TransportError, fallback: str) -> str:
+    try:
+        return exc.request.method
+    except RuntimeError:
+        return fallback
 
 
 # -- drivers ----------------------------------------------------------------------------------

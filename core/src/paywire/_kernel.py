@@ -112,6 +112,9 @@ class Call:
         accept: error statuses handed to the operation as replies instead of raised.
         authenticate: whether the provider's credentials are added (not for a token request or a
             public certificate).
+        repeatable: sending it twice changes nothing whatever its method (an OAuth token
+            request, a verification postback): retried like a ``GET``; a lost answer is
+            :class:`~paywire.ProviderUnavailable`, never ``OutcomeUnknown``.
     """
 
     method: str
@@ -127,6 +130,7 @@ class Call:
     expect: Expect = "json"
     accept: frozenset[int] = frozenset()
     authenticate: bool = True
+    repeatable: bool = False
 
     @classmethod
     def get(cls, path: str, **kwargs: Any) -> Call:
@@ -506,7 +510,9 @@ class KernelProvider(Provider[ConfigT]):
                 auth = yield from self._steps(self.authorize(call), key)
             request = self._request(call, auth)
             try:
-                response = yield from self.http.exchange(request, idempotency_key=call.key)
+                response = yield from self.http.exchange(
+                    request, idempotency_key=call.key, repeatable=call.repeatable
+                )
             except OutcomeUnknown as exc:
                 raise self._rekeyed(exc, key) from None
             reply = self._reply(response, call)
@@ -576,7 +582,7 @@ class KernelProvider(Provider[ConfigT]):
             "http_status": reply.status,
             "request_id": reply.request_id,
         }
-        if call.method.upper() in ("GET", "HEAD"):
+        if call.repeatable or call.method.upper() in ("GET", "HEAD"):
             raise ProviderUnavailable(text, **common)
         raise OutcomeUnknown(text, idempotency_key=key, **common)
 
@@ -592,7 +598,7 @@ class KernelProvider(Provider[ConfigT]):
             "request_id": reply.request_id,
         }
         if reply.status >= 500:
-            if call.method.upper() in ("GET", "HEAD"):
+            if call.repeatable or call.method.upper() in ("GET", "HEAD"):
                 return ProviderUnavailable(message, **common)
             return OutcomeUnknown(message, idempotency_key=key, **common)
         if reply.status == 429:
