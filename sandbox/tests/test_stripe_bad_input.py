@@ -87,7 +87,7 @@ NAMES = [
     "off_session", "metadata", "expand", "line_items", "price_data", "product_data", "name",
     "unit_amount", "quantity", "mode", "success_url", "cancel_url", "email", "limit",
     "starting_after", "ending_before", "created", "gte", "type", "types", "evidence", "submit",
-    "reason", "payment_method_types", "invoice_settings", "automatic_payment_methods",
+    "reason", "allowed_payment_method_types", "invoice_settings", "automatic_payment_methods",
     "enabled", "return_url", "expires_at", "payment_intent_data", "setup_intent_data",
     "setup_future_usage", "receipt_email", "cancellation_reason", "client_secret", "x", "0", "",
 ]  # fmt: skip
@@ -240,7 +240,8 @@ def big(recipe: str, build: Any) -> Big:
 
 def _junk_id(junk: str) -> str:
     """Generated text as one path segment (an id never holds a slash, which routing decodes)."""
-    return quote(junk.replace("/", ""), safe="") or "x"
+    segment = quote(junk.replace("/", ""), safe="")
+    return segment if segment.strip(".") else "x"  # the client collapses "." and ".."
 
 
 def _fill(world: World, template: str, use_real: bool, junk: str) -> str:

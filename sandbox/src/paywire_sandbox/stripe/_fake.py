@@ -19,7 +19,7 @@ Control routes (under ``/_sandbox/stripe``, JSON in and out):
 - ``POST /checkout/{cs_id}/complete`` — pay as the customer would on the page. Body:
   ``{"card": "4000000000000002"}`` or ``{"outcome": "success" | "decline" |
   "insufficient_funds" | "expired" | "incorrect_cvc" | "processing_error" |
-  "authentication_required"}``, or — for a session whose ``payment_method_types`` include
+  "authentication_required"}``, or — for a session whose ``allowed_payment_method_types`` include
   ``us_bank_account`` — ``"async_success"`` / ``"async_failure"`` (an ACH debit: the session
   completes unpaid, then ``checkout.session.async_payment_succeeded``/``_failed`` fire);
   optional ``expiry`` ("MM/YY"), ``cvc``, ``email``, ``name`` and
@@ -73,6 +73,7 @@ from paywire_sandbox.stripe._cards import (
 from paywire_sandbox.stripe._engine import Attempt, SessionRecord, StripeEngine
 from paywire_sandbox.stripe._errors import StripeError, api_error, idempotency_error, mask_key
 from paywire_sandbox.stripe._forms import decode_form
+from paywire_sandbox.stripe._official import check_request, official_schemas
 from paywire_sandbox.stripe._resources import API_VERSION, JSON, IdMaker
 
 if TYPE_CHECKING:
@@ -135,6 +136,8 @@ class StripeFake(Fake):
         self._ids = IdMaker()
         self.engine = StripeEngine(ctx, self.name, self._ids)
         self._idempotency: dict[str, _Saved] = {}
+        # Read from the SDK once per process (cached), checked on every request.
+        self._schemas = official_schemas(frozenset(ROUTES))
 
     # ------------------------------------------------------------------ Fake interface
 
@@ -266,6 +269,7 @@ class StripeFake(Fake):
                     replayable=False,
                 )
             params = decode_form(raw)
+            check_request(self._schemas[route], params)
             payload = handler(engine, Call(params, ids, base_url))
         except StripeError as exc:
             return exc.status, json.dumps(exc.body()).encode(), params if exc.replayable else None
