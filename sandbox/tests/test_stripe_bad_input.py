@@ -400,7 +400,11 @@ def test_hosted_pages_never_5xx(
     response = world.client.request(method, url, content=_materialise(form), headers=headers)
     assert response.status_code < 500, response.text[:300]
     assert response.status_code in (200, 303, 400, 402, 404, 410, 413), response.status_code
-    if response.status_code != 303:
+    if response.headers.get("content-type") == "application/json":
+        # A path no route matches (a newline in the id): the framework's 404 in Stripe's shape.
+        assert response.status_code == 404
+        assert response.json()["error"]["type"] == "invalid_request_error"
+    elif response.status_code != 303:
         assert response.headers["content-type"].startswith("text/html")
 
 

@@ -7,6 +7,8 @@ and each parameter type is a ``TypedDict`` whose keys are the parameter names, w
 ``Required``/``NotRequired`` say what must be sent, and whose value types say what may be sent:
 ``str``, ``int``, ``bool``, ``Literal[...]`` enums, ``List[...]``, ``Dict[str, ...]`` hashes,
 nested ``TypedDict`` objects, and ``Literal['']`` for the parameters that an empty value unsets.
+An enum is typed ``Literal[...] | str`` so that an old SDK passes values Stripe adds later; the
+API accepts only the listed values, so the ``str`` is dropped.
 
 :func:`official_schemas` turns that into one :class:`Obj` per endpoint, once per process. The fake
 checks every request against it before its own handlers run, so a parameter Stripe does not
@@ -277,6 +279,10 @@ class _Reader:
                     continue
                 node = Enum(rest)
             options.append(node)
+        if any(isinstance(o, Enum) for o in options):
+            # The generator adds ``| str`` beside every enum so that old SDKs accept values
+            # Stripe adds later; the API itself takes only the listed ones.
+            options = [o for o in options if o != Scalar("string")]
         if len(options) == 1 and not emptyable:
             return options[0]
         return AnyOf(tuple(options), emptyable)
