@@ -459,6 +459,7 @@ control_bodies = st.one_of(
     body=control_bodies,
 )
 @example(route="checkout/{cs}/complete", use_real=True, junk="", body='{"card": "abcd"}')
+@example(route="checkout/{cs}/complete", use_real=False, junk="", body='{"card": "abcd"}')
 @example(route="customers/{cus}/payment_methods", use_real=True, junk="", body='{"card": "x1"}')
 @example(
     route="customers/{cus}/payment_methods", use_real=True, junk="", body='{"payment_method": {}}'

@@ -561,6 +561,7 @@ class StripeFake(Fake):
         csid = request.path_params["csid"]
 
         def complete(body: dict[str, Any]) -> JSON:
+            self.engine.session(csid)  # an unknown session is a 404 before any card check
             if body.get("outcome") in ("async_success", "async_failure"):
                 paid = self.engine.pay_session_by_bank(
                     csid,
