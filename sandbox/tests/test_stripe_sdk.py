@@ -579,7 +579,7 @@ def test_checkout_delayed_notification_payment(
     payment_status: str,
     pi_status: str,
 ) -> None:
-    session = _payment_session(client, payment_method_types=["card", "us_bank_account"])
+    session = _payment_session(client, allowed_payment_method_types=["card", "us_bank_account"])
     result = _complete(sb, session.id, outcome=outcome)
     assert result["status"] == "complete"
     assert result["redirect_url"] == f"https://shop.example/paid?session={session.id}"
@@ -611,7 +611,7 @@ def test_delayed_payment_needs_the_method_on_the_session(
     with pytest.raises(stripe.InvalidRequestError) as info:
         _payment_session(
             client,
-            payment_method_types=["us_bank_account"],
+            allowed_payment_method_types=["us_bank_account"],
             line_items=[
                 {
                     "price_data": {
@@ -623,7 +623,7 @@ def test_delayed_payment_needs_the_method_on_the_session(
                 }
             ],
         )
-    assert info.value.param == "payment_method_types"
+    assert info.value.param == "allowed_payment_method_types"
 
 
 def test_checkout_setup_mode(client: stripe.StripeClient, sb: RunningSandbox) -> None:

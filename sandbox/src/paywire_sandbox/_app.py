@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 
 import httpx
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Router
 
 from paywire_sandbox._clock import SandboxClock
 from paywire_sandbox._control import ControlGuard, control_routes
 from paywire_sandbox._fake import Fake, SandboxContext
-from paywire_sandbox._faults import FaultSet, IncompleteResponseFilter, ProviderApp
+from paywire_sandbox._faults import (
+    FaultSet,
+    IncompleteResponseFilter,
+    ProviderApp,
+    error_body_for,
+)
 from paywire_sandbox._plugins import FakeRegistry, PluginFailure, load_fakes
 from paywire_sandbox._webhooks import DEFAULT_RETRY_DELAYS, WebhookHub
 
@@ -152,9 +159,34 @@ def build_app(
     routes.append(
         Mount("/_sandbox", app=ControlGuard(Router(routes=control_routes(sandbox, fake_control))))
     )
-    app = SandboxApp(routes=routes, lifespan=_lifespan)
+    app = SandboxApp(
+        routes=routes, lifespan=_lifespan, exception_handlers={404: _unrouted(sandbox)}
+    )
     app.sandbox = sandbox
     return app
+
+
+def _unrouted(sandbox: Sandbox) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """The answer for a path no mount matched, in the shape of the fake its prefix names.
+
+    Starlette's path patterns do not match every character (a percent-encoded newline in an id,
+    say), so a request under ``/stripe`` can miss the mount; it still gets Stripe's 404 shape.
+    """
+
+    async def answer(request: Request, exc: Exception) -> Response:
+        path = request.scope["path"]
+        head = path.lstrip("/").partition("/")[0]
+        message = f"Unrecognized request URL ({request.method}: {path[:200]!r})"
+        fake = sandbox.fakes.get(head)
+        if fake is not None:
+            content, content_type, headers = error_body_for(fake, 404, message)
+            response = Response(content, 404, media_type=content_type)
+            response.raw_headers.extend(h for h in headers if h[0] != b"content-type")
+            return response
+        kind = "not_found"
+        return JSONResponse({"error": {"type": kind, "message": message}}, status_code=404)
+
+    return answer
 
 
 def _select(

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from paywire_sandbox._fake import WebhookEndpoint
 from paywire_sandbox._guard import encode_headers, run_guarded, send_simple
+from paywire_sandbox._input import InputRejected, parse_json, read_body
 
 if TYPE_CHECKING:
     from paywire_sandbox._app import Sandbox
@@ -31,6 +32,8 @@ logger = logging.getLogger("paywire_sandbox")
 
 #: Longest a single ``/webhooks/wait`` call may block.
 MAX_WAIT: Final = 300.0
+#: Largest control request body, in bytes.
+MAX_BODY: Final = 1 << 20
 #: Largest single clock step (about 100 years), to keep timestamps sane.
 MAX_ADVANCE: Final = 100 * 366 * 86_400.0
 
@@ -68,15 +71,15 @@ def _endpoint(handler: Handler) -> Handler:
 
 
 async def _json_object(request: Request, *, optional: bool = False) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        if optional:
-            return {}
-        raise BadRequest("a JSON object body is required")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+        raw = await read_body(request, MAX_BODY)
+        if not raw.strip():
+            if optional:
+                return {}
+            raise BadRequest("a JSON object body is required")
+        data = parse_json(raw)
+    except InputRejected as exc:
+        raise BadRequest(exc.message, 413 if exc.too_large else 400) from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
     return data

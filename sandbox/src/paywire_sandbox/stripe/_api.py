@@ -224,7 +224,7 @@ _CONFIRM_FIELDS: dict[str, p.Validator] = {
     "return_url": _url,
     "setup_future_usage": _sfu,
     "receipt_email": _email,
-    "payment_method_types": p.array(p.enum("card")),
+    "allowed_payment_method_types": p.array(p.enum("card")),
     "expand": p.expand,
 }
 
@@ -469,7 +469,7 @@ _SESSION_CREATE: dict[str, p.Validator] = {
     "submit_type": p.enum("auto", "book", "donate", "pay", "subscribe"),
     "billing_address_collection": p.enum("auto", "required"),
     "ui_mode": p.enum("hosted", "hosted_page"),
-    "payment_method_types": p.array(p.enum("card", "us_bank_account"), max_items=10),
+    "allowed_payment_method_types": p.array(p.enum("card", "us_bank_account"), max_items=10),
     "payment_intent_data": p.obj(
         {
             "metadata": p.metadata,
@@ -638,13 +638,13 @@ def _check_methods(mode: str, currency: str | None, methods: list[str]) -> None:
     if mode != "payment":
         raise invalid_request(
             "The sandbox accepts us_bank_account only in `payment` mode.",
-            param="payment_method_types",
+            param="allowed_payment_method_types",
         )
     if currency != "usd":
         raise invalid_request(
             f"The currency provided ({currency}) is invalid for one or more payment method types "
             "on this Checkout Session: us_bank_account supports usd only.",
-            param="payment_method_types",
+            param="allowed_payment_method_types",
         )
 
 
@@ -683,9 +683,10 @@ def create_checkout_session(engine: StripeEngine, call: Call) -> JSON:
             )
         if "currency" in params:
             currency = check_currency(params["currency"])
-        elif "payment_method_types" not in params:
+        elif "allowed_payment_method_types" not in params:
             raise invalid_request(
-                "`currency` is required in `setup` mode when `payment_method_types` is not set.",
+                "`currency` is required in `setup` mode when `allowed_payment_method_types` is not "
+                "set.",
                 param="currency",
                 code="parameter_missing",
             )
@@ -708,7 +709,7 @@ def create_checkout_session(engine: StripeEngine, call: Call) -> JSON:
         locale=params.get("locale"),
         submit_type=params.get("submit_type"),
     )
-    methods = params.get("payment_method_types")
+    methods = params.get("allowed_payment_method_types")
     if methods:
         _check_methods(mode, currency, methods)
         obj["payment_method_types"] = list(dict.fromkeys(methods))

@@ -192,7 +192,9 @@ OUTCOMES: dict[str, str] = {
 
 
 def brand_of(number: str) -> str:
-    """The card brand from the number's prefix (IIN ranges)."""
+    """The card brand from the number's prefix (IIN ranges); ``unknown`` for anything else."""
+    if not (number.isascii() and number.isdigit()):
+        return "unknown"
     if number.startswith("4"):
         return "visa"
     two = int(number[:2]) if len(number) >= 2 else 0

@@ -279,7 +279,7 @@ class StripeEngine(PaymentsAccount):
         if obj["mode"] != "payment" or "us_bank_account" not in obj["payment_method_types"]:
             raise invalid_request(
                 "This Checkout Session does not accept us_bank_account payments (create it in "
-                "payment mode with payment_method_types including us_bank_account).",
+                "payment mode with allowed_payment_method_types including us_bank_account).",
                 param="payment_method_types",
             )
         customer, email = self._session_customer(record, email, name)

@@ -19,7 +19,7 @@ Control routes (under ``/_sandbox/stripe``, JSON in and out):
 - ``POST /checkout/{cs_id}/complete`` — pay as the customer would on the page. Body:
   ``{"card": "4000000000000002"}`` or ``{"outcome": "success" | "decline" |
   "insufficient_funds" | "expired" | "incorrect_cvc" | "processing_error" |
-  "authentication_required"}``, or — for a session whose ``payment_method_types`` include
+  "authentication_required"}``, or — for a session whose ``allowed_payment_method_types`` include
   ``us_bank_account`` — ``"async_success"`` / ``"async_failure"`` (an ACH debit: the session
   completes unpaid, then ``checkout.session.async_payment_succeeded``/``_failed`` fire);
   optional ``expiry`` ("MM/YY"), ``cvc``, ``email``, ``name`` and
@@ -51,7 +51,6 @@ import logging
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qsl
 
 import attrs
 from starlette.requests import Request
@@ -60,6 +59,7 @@ from starlette.routing import BaseRoute, Route
 
 from paywire_sandbox._cards import luhn_valid
 from paywire_sandbox._fake import Fake, SandboxContext, WebhookEndpoint
+from paywire_sandbox._input import InputRejected, parse_form, parse_json, read_body
 from paywire_sandbox.stripe import _pages
 from paywire_sandbox.stripe._api import ROUTES, Call, route_key
 from paywire_sandbox.stripe._cards import (
@@ -67,11 +67,13 @@ from paywire_sandbox.stripe._cards import (
     OUTCOMES,
     PM_TOKENS,
     Decline,
+    brand_of,
     card_for_number,
 )
 from paywire_sandbox.stripe._engine import Attempt, SessionRecord, StripeEngine
 from paywire_sandbox.stripe._errors import StripeError, api_error, idempotency_error, mask_key
 from paywire_sandbox.stripe._forms import decode_form
+from paywire_sandbox.stripe._official import check_request, official_schemas
 from paywire_sandbox.stripe._resources import API_VERSION, JSON, IdMaker
 
 if TYPE_CHECKING:
@@ -90,6 +92,13 @@ _NO_KEY = (
 _IDEMPOTENCY_TTL = 24 * 3600
 #: Saved idempotent results kept at most (oldest dropped first), besides the 24 h expiry.
 MAX_IDEMPOTENCY_KEYS = 50_000
+#: Largest API request body, in bytes.
+MAX_API_BODY = 2 << 20
+#: Largest hosted-page form: a handful of short fields, with room to spare.
+MAX_PAGE_BODY = 16 << 10
+MAX_PAGE_FIELDS = 20
+#: Largest control request body, in bytes.
+MAX_CONTROL_BODY = 1 << 20
 
 
 @attrs.define(slots=True)
@@ -127,6 +136,8 @@ class StripeFake(Fake):
         self._ids = IdMaker()
         self.engine = StripeEngine(ctx, self.name, self._ids)
         self._idempotency: dict[str, _Saved] = {}
+        # Read from the SDK once per process (cached), checked on every request.
+        self._schemas = official_schemas(frozenset(ROUTES))
 
     # ------------------------------------------------------------------ Fake interface
 
@@ -199,7 +210,13 @@ class StripeFake(Fake):
                 json.dumps(problem.body()).encode(), 401, out, media_type="application/json"
             )
         if method == "POST":
-            raw = await request.body()
+            try:
+                raw = await read_body(request, MAX_API_BODY)
+            except InputRejected as exc:
+                return self._error_response(
+                    StripeError(400, "invalid_request_error", f"Invalid request: {exc.message}."),
+                    out,
+                )
             content_type = headers.get("content-type", "")
             if raw and not content_type.startswith("application/x-www-form-urlencoded"):
                 return self._error_response(
@@ -252,6 +269,7 @@ class StripeFake(Fake):
                     replayable=False,
                 )
             params = decode_form(raw)
+            check_request(self._schemas[route], params)
             payload = handler(engine, Call(params, ids, base_url))
         except StripeError as exc:
             return exc.status, json.dumps(exc.body()).encode(), params if exc.replayable else None
@@ -401,7 +419,9 @@ class StripeFake(Fake):
                     email=email,
                 )
             )
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        form = await _page_form(request)
+        if isinstance(form, Response):
+            return form
         result = self._pay(
             csid,
             number=form.get("card_number", ""),
@@ -472,7 +492,9 @@ class StripeFake(Fake):
         if request.method == "GET":
             action = f"{request.base_url}{self.name}/3ds/{intent_id}"
             return HTMLResponse(_pages.three_ds_page(record.obj, action=action))
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        form = await _page_form(request)
+        if isinstance(form, Response):
+            return form
         result = engine.authenticate(intent_id, success=form.get("result") == "complete")
         if record.session is not None:
             return self._after_attempt_redirect(request, record.session, result)
@@ -517,13 +539,14 @@ class StripeFake(Fake):
 
     async def _control(self, request: Request, action: Callable[[dict[str, Any]], Any]) -> Response:
         try:
-            raw = await request.body()
-            body = json.loads(raw) if raw.strip() else {}
+            raw = await read_body(request, MAX_CONTROL_BODY)
+            body = parse_json(raw) if raw.strip() else {}
             if not isinstance(body, dict):
-                raise ValueError("the body must be a JSON object")
-        except ValueError as exc:
+                raise InputRejected("the body must be a JSON object")
+        except InputRejected as exc:
             return _json_response(
-                400, {"error": {"type": "invalid_request_error", "message": f"Invalid JSON: {exc}"}}
+                413 if exc.too_large else 400,
+                {"error": {"type": "invalid_request_error", "message": f"Invalid JSON: {exc}"}},
             )
         try:
             return _json_response(200, action(body))
@@ -538,6 +561,7 @@ class StripeFake(Fake):
         csid = request.path_params["csid"]
 
         def complete(body: dict[str, Any]) -> JSON:
+            self.engine.session(csid)  # an unknown session is a 404 before any card check
             if body.get("outcome") in ("async_success", "async_failure"):
                 paid = self.engine.pay_session_by_bank(
                     csid,
@@ -547,12 +571,12 @@ class StripeFake(Fake):
                 )
                 return self._attempt_json(request, csid, paid)
             number, default_3ds = _card_from_body(body)
-            mode = body.get("three_d_secure", default_3ds)
+            mode = _opt_str(body, "three_d_secure") or default_3ds
             if mode not in ("complete", "fail", "pending"):
                 raise _bad_control("three_d_secure must be one of complete, fail, pending")
-            spec = card_for_number(number)
-            expiry = str(body.get("expiry") or f"12/{(_year(self.engine.now()) + 3) % 100:02d}")
-            cvc = str(body.get("cvc") or ("1234" if spec.brand == "amex" else "123"))
+            amex = brand_of(number) == "amex"
+            expiry = _opt_str(body, "expiry") or f"12/{(_year(self.engine.now()) + 3) % 100:02d}"
+            cvc = _opt_str(body, "cvc") or ("1234" if amex else "123")
             result = self._pay(
                 csid,
                 number=number,
@@ -603,7 +627,7 @@ class StripeFake(Fake):
         def save(body: dict[str, Any]) -> JSON:
             engine = self.engine
             engine.customer(cid, param="customer")
-            pm_token = body.get("payment_method")
+            pm_token = _opt_str(body, "payment_method")
             if pm_token is not None:
                 if pm_token not in PM_TOKENS:
                     raise _bad_control(f"payment_method must be a pm_card_* test id: {pm_token!r}")
@@ -615,8 +639,9 @@ class StripeFake(Fake):
                 spec = card_for_number(number)
             exp_month: int | None = None
             exp_year: int | None = None
-            if body.get("expiry") is not None:
-                parsed = _parse_expiry(str(body["expiry"]), engine.now())
+            expiry = _opt_str(body, "expiry")
+            if expiry is not None:
+                parsed = _parse_expiry(expiry, engine.now())
                 if isinstance(parsed, _FormProblem):
                     raise _bad_control(parsed.message)
                 exp_month, exp_year = parsed
@@ -631,7 +656,7 @@ class StripeFake(Fake):
         intent_id = request.path_params["intent"]
 
         def authenticate(body: dict[str, Any]) -> JSON:
-            result_name = body.get("result", "complete")
+            result_name = _opt_str(body, "result") or "complete"
             if result_name not in ("complete", "fail"):
                 raise _bad_control("result must be complete or fail")
             result = self.engine.authenticate(intent_id, success=result_name == "complete")
@@ -659,6 +684,19 @@ class StripeFake(Fake):
             return {"expired": expired}
 
         return await self._control(request, expire)
+
+
+async def _page_form(request: Request) -> dict[str, str] | Response:
+    """A hosted page's posted form, or the page saying it was refused (400/413)."""
+    try:
+        raw = await read_body(request, MAX_PAGE_BODY)
+        pairs = parse_form(raw, max_fields=MAX_PAGE_FIELDS, max_key=100)
+    except InputRejected as exc:
+        status = 413 if exc.too_large else 400
+        return HTMLResponse(
+            _pages.notice_page("Request refused", f"The form was refused: {exc}."), status
+        )
+    return dict(pairs)
 
 
 def _request_id() -> str:
@@ -692,7 +730,7 @@ def _card_from_body(body: dict[str, Any]) -> tuple[str, str]:
         return number, "fail" if outcome == "authentication_required" else "complete"
     if not isinstance(card, str):
         raise _bad_control("card must be a string of digits")
-    return card, "complete"
+    return "".join(ch for ch in card if ch not in " -"), "complete"
 
 
 def _decline_json(decline: Decline) -> JSON:
@@ -714,7 +752,12 @@ def _parse_expiry(text: str, now: int) -> tuple[int, int] | _FormProblem:
         month_text, _, year_text = compact.partition("/")
     else:
         month_text, year_text = compact[:2], compact[2:]
-    if not (month_text.isascii() and month_text.isdigit() and 1 <= int(month_text) <= 12):
+    if not (
+        month_text.isascii()
+        and month_text.isdigit()
+        and len(month_text) <= 2
+        and 1 <= int(month_text) <= 12
+    ):
         return _FormProblem("invalid_expiry_month", "Your card's expiration month is invalid.")
     if not (year_text.isascii() and year_text.isdigit() and len(year_text) in (2, 4)):
         return _FormProblem("invalid_expiry_year", "Your card's expiration year is invalid.")

@@ -8,12 +8,18 @@ schemas (:mod:`._params`) turn them into lists and report bad input with the bra
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import parse_qsl
+from typing import Any, Final
 
+from paywire_sandbox._input import InputRejected, parse_form
 from paywire_sandbox.stripe._errors import param_error
 
-__all__ = ["decode_form", "param_name"]
+__all__ = ["MAX_DEPTH", "MAX_FIELDS", "decode_form", "param_name"]
+
+#: Most fields one request may carry (100 line items of a dozen fields fit many times over).
+MAX_FIELDS: Final = 5000
+#: Most segments one name may have (``a[b][c]`` has three); Stripe's deepest parameters have
+#: fewer than ten, which a test checks against the SDK's parameter types.
+MAX_DEPTH: Final = 16
 
 
 def param_name(segments: list[str]) -> str:
@@ -36,6 +42,11 @@ def _split_key(key: str) -> list[str]:
             raise param_error(f"Invalid parameter name: {key}", param=key)
     if not segments[0]:
         raise param_error(f"Invalid parameter name: {key}", param=key)
+    if len(segments) > MAX_DEPTH:
+        raise param_error(
+            f"Invalid parameter name: {key[:200]}: nested more than {MAX_DEPTH} levels deep.",
+            param=key[:200],
+        )
     return segments
 
 
@@ -88,11 +99,12 @@ def decode_form(raw: bytes | str) -> dict[str, Any]:
 
     Raises a Stripe ``invalid_request_error`` (never a 500) for names it cannot read.
     """
-    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    try:
+        pairs = parse_form(raw, max_fields=MAX_FIELDS)
+    except InputRejected as exc:
+        raise param_error(f"Invalid request: {exc.message}.") from None
     result: dict[str, Any] = {}
-    if not text:
-        return result
-    for key, value in parse_qsl(text, keep_blank_values=True):
+    for key, value in pairs:
         if "[" not in key:
             if not key:
                 continue

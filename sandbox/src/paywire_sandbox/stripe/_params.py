@@ -1,8 +1,11 @@
-"""Parameter schemas: check decoded form values the way Stripe does and convert their types.
+"""The handlers' own validators: what the sandbox implements, and what the SDK types cannot say.
 
-A schema maps parameter names to small validator functions. Anything not in the schema is
-Stripe's ``parameter_unknown``; a bad value gets the error Stripe gives for that type, always
-naming the parameter with its bracketed path.
+Every request is first checked against the official schema (:mod:`._official`, read from the
+stripe SDK): unknown, missing and mistyped parameters never reach these validators. They check
+what the types cannot express (lengths, formats, integer ranges) with Stripe's error for it, and
+convert values to Python types. A parameter or enum value that Stripe documents but the sandbox
+does not implement is refused here with a message that says so — never with Stripe's
+``parameter_unknown``, which would claim Stripe itself refuses it.
 """
 
 from __future__ import annotations
@@ -121,7 +124,11 @@ def enum(*values: str, nullable: bool = False) -> Validator:
         if raw not in allowed:
             if raw == "":
                 raise _empty(name)
-            raise param_error(f"Invalid {name}: must be one of {_one_of(values)}", param=name)
+            raise param_error(
+                f"The sandbox does not implement {name}={raw[:40]}; it implements "
+                f"{_one_of(values)}.",
+                param=name,
+            )
         return raw
 
     return check
@@ -213,7 +220,8 @@ def _check_fields(
         validator = schema.get(key)
         if validator is None:
             raise param_error(
-                f"Received unknown parameter: {full}", param=full, code="parameter_unknown"
+                f"The sandbox does not implement the parameter {full} (Stripe documents it).",
+                param=full,
             )
         result[key] = validator(value, full)
     for key in required:

@@ -524,6 +524,7 @@ class PaymentsAccount(AccountBase):
             previous["status"] = obj["status"]
             obj["status"] = "warning_under_review" if inquiry else "under_review"
             obj["evidence_details"]["submission_count"] += 1
+            obj["evidence_details"]["submission_method"] = "manual"
         self.emit("charge.dispute.updated", obj, previous)
         text = obj["evidence"]["uncategorized_text"]
         if submit and text in ("winning_evidence", "losing_evidence"):

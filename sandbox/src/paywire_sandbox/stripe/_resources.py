@@ -456,13 +456,14 @@ def dispute(duid: str, created: int, *, charge: JSON, inquiry: bool, due_by: int
         "created": created,
         "currency": charge["currency"],
         "enhanced_eligibility_types": [],
-        "evidence": dict.fromkeys(_EVIDENCE_FIELDS),
+        "evidence": {**dict.fromkeys(_EVIDENCE_FIELDS), "enhanced_evidence": {}},
         "evidence_details": {
             "due_by": due_by,
             "enhanced_eligibility": {},
             "has_evidence": False,
             "past_due": False,
             "submission_count": 0,
+            "submission_method": "not_submitted",
         },
         "is_charge_refundable": inquiry,
         "livemode": False,
@@ -473,6 +474,7 @@ def dispute(duid: str, created: int, *, charge: JSON, inquiry: bool, due_by: int
             "card": {
                 "brand": card["brand"],
                 "case_type": "inquiry" if inquiry else "chargeback",
+                "network": card["network"],
                 "network_reason_code": "10.4",
             },
             "type": "card",
@@ -492,7 +494,11 @@ def refund(
     metadata: dict[str, str],
     balance_transaction: str,
 ) -> JSON:
-    """A card Refund; card refunds succeed at once in test mode."""
+    """A card Refund; card refunds succeed at once in test mode.
+
+    ``customer`` and ``payment_method`` are the charge's, as the API returns since they were
+    added to the Refund object.
+    """
     return {
         "id": reid,
         "object": "refund",
@@ -501,6 +507,8 @@ def refund(
         "charge": charge["id"],
         "created": created,
         "currency": charge["currency"],
+        "customer": charge["customer"],
+        "customer_account": None,
         "destination_details": {
             "card": {
                 "reference": None,
@@ -512,6 +520,7 @@ def refund(
         },
         "metadata": metadata,
         "payment_intent": charge["payment_intent"],
+        "payment_method": charge["payment_method"],
         "reason": reason,
         "receipt_number": None,
         "source_transfer_reversal": None,
