@@ -177,6 +177,32 @@ def test_off_session_charge_of_saved_card_succeeds(client: stripe.StripeClient) 
 
 
 @pytest.mark.parametrize(
+    "pm",
+    [
+        "pm_card_riskLevelElevated",
+        "pm_card_cvcCheckFail",
+        "pm_card_avsZipFail",
+        "pm_card_avsLine1Fail",
+        "pm_card_avsFail",
+        "pm_card_avsUnchecked",
+        "pm_card_bypassPending",
+        "pm_card_bypassPendingInternational",
+    ],
+)
+def test_documented_test_cards_that_go_through(client: stripe.StripeClient, pm: str) -> None:
+    """Stripe's testing documentation: these pay with the default Radar rules."""
+    assert _charge(client, pm).status == "succeeded"
+
+
+@pytest.mark.parametrize("pm", ["pm_card_threeDSecure2Required", "pm_card_authenticationRequired"])
+def test_documented_3ds_cards_need_the_customer(client: stripe.StripeClient, pm: str) -> None:
+    assert _charge(client, pm).status == "requires_action"
+    with pytest.raises(stripe.CardError) as info:
+        _charge(client, pm, error_on_requires_action=True)
+    assert info.value.code == "authentication_required"
+
+
+@pytest.mark.parametrize(
     ("pm", "code", "decline_code"),
     [
         ("pm_card_chargeDeclined", "card_declined", "generic_decline"),
@@ -184,6 +210,18 @@ def test_off_session_charge_of_saved_card_succeeds(client: stripe.StripeClient) 
         ("pm_card_chargeDeclinedExpiredCard", "expired_card", "expired_card"),
         ("pm_card_chargeDeclinedIncorrectCvc", "incorrect_cvc", "incorrect_cvc"),
         ("pm_card_chargeDeclinedProcessingError", "processing_error", "processing_error"),
+        # The spellings of Stripe's testing documentation.
+        ("pm_card_visa_chargeDeclined", "card_declined", "generic_decline"),
+        ("pm_card_visa_chargeDeclinedInsufficientFunds", "card_declined", "insufficient_funds"),
+        ("pm_card_visa_chargeDeclinedLostCard", "card_declined", "lost_card"),
+        ("pm_card_visa_chargeDeclinedStolenCard", "card_declined", "stolen_card"),
+        (
+            "pm_card_visa_chargeDeclinedVelocityLimitExceeded",
+            "card_declined",
+            "card_velocity_exceeded",
+        ),
+        ("pm_card_radarBlock", "card_declined", "fraudulent"),
+        ("pm_card_riskLevelHighest", "card_declined", "fraudulent"),
     ],
 )
 def test_declining_test_cards_raise_card_error(

@@ -108,6 +108,14 @@ AUTH_FAILED = Decline(
     "method and try again.",
     outcome_type="blocked",
 )
+VELOCITY = Decline(
+    "card_declined",
+    "card_velocity_exceeded",
+    "Your card was declined for making repeated attempts too frequently or exceeding its amount "
+    "limit.",
+)
+#: Radar blocks the payment (4100000000000019 always; 4000000000004954 as "highest" risk).
+BLOCKED = Decline("card_declined", "fraudulent", "Your card was declined.", outcome_type="blocked")
 LIVE_CARD = Decline(
     "card_declined",
     "test_mode_live_card",
@@ -144,6 +152,21 @@ CARDS: dict[str, CardSpec] = {
         _decline("4000000000000127", INCORRECT_CVC),
         _decline("4000000000000119", PROCESSING),
         _decline("4000000000000341", CUSTOMER_FAIL),
+        _decline("4000000000006975", VELOCITY),
+        _decline("4100000000000019", BLOCKED),
+        _decline("4000000000004954", BLOCKED),
+        # Radar's risk and the CVC/address checks are reported on the charge; with the default
+        # rules these payments go through.
+        CardSpec("4000000000009235", "visa"),  # elevated risk
+        CardSpec("4000000000000101", "visa"),  # cvc_check fails
+        CardSpec("4000000000000036", "visa"),  # postal code check fails
+        CardSpec("4000000000000028", "visa"),  # line1 check fails
+        CardSpec("4000000000000010", "visa"),  # address checks fail
+        CardSpec("4000000000000044", "visa"),  # address unavailable
+        # Funds go straight to the available balance (domestic and international).
+        CardSpec("4000000000000077", "visa"),
+        CardSpec("4000003720000278", "visa"),
+        CardSpec("4000000000003220", "visa", behaviour=Behaviour.AUTH_ALWAYS),  # 3DS2 required
         CardSpec("4000002760003184", "visa", behaviour=Behaviour.AUTH_ALWAYS),
         CardSpec("4000002500003155", "visa", behaviour=Behaviour.AUTH_UNLESS_SETUP),
         CardSpec("4000000000005126", "visa", behaviour=Behaviour.REFUND_FAILS),
@@ -153,6 +176,9 @@ CARDS: dict[str, CardSpec] = {
 }
 
 #: Test PaymentMethod ids usable directly as ``payment_method``; each use makes a fresh PM.
+#: The ids and outcomes are those of Stripe's testing documentation (docs.stripe.com/testing,
+#: "payment methods"); the ``pm_card_chargeDeclined…`` spellings without ``visa_`` are kept for
+#: tests written against earlier versions of this fake.
 PM_TOKENS: dict[str, str] = {
     "pm_card_visa": "4242424242424242",
     "pm_card_visa_debit": "4000056655665556",
@@ -172,8 +198,25 @@ PM_TOKENS: dict[str, str] = {
     "pm_card_chargeDeclinedIncorrectCvc": "4000000000000127",
     "pm_card_chargeDeclinedProcessingError": "4000000000000119",
     "pm_card_chargeCustomerFail": "4000000000000341",
+    "pm_card_visa_chargeDeclined": "4000000000000002",
+    "pm_card_visa_chargeDeclinedInsufficientFunds": "4000000000009995",
+    "pm_card_visa_chargeDeclinedLostCard": "4000000000009987",
+    "pm_card_visa_chargeDeclinedStolenCard": "4000000000009979",
+    "pm_card_visa_chargeDeclinedVelocityLimitExceeded": "4000000000006975",
+    "pm_card_radarBlock": "4100000000000019",
+    "pm_card_riskLevelHighest": "4000000000004954",
+    "pm_card_riskLevelElevated": "4000000000009235",
+    "pm_card_cvcCheckFail": "4000000000000101",
+    "pm_card_avsZipFail": "4000000000000036",
+    "pm_card_avsLine1Fail": "4000000000000028",
+    "pm_card_avsFail": "4000000000000010",
+    "pm_card_avsUnchecked": "4000000000000044",
+    "pm_card_bypassPending": "4000000000000077",
+    "pm_card_bypassPendingInternational": "4000003720000278",
+    "pm_card_threeDSecure2Required": "4000000000003220",
     "pm_card_authenticationRequired": "4000002760003184",
     "pm_card_authenticationRequiredOnSetup": "4000002500003155",
+    "pm_card_authenticationRequiredSetupForOffSession": "4000002500003155",
     "pm_card_refundFail": "4000000000005126",
     "pm_card_createDispute": "4000000000000259",
     "pm_card_createDisputeInquiry": "4000000000002685",
