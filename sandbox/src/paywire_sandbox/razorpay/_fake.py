@@ -121,6 +121,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -132,8 +135,14 @@ from paywire_sandbox.razorpay._cards import OUTCOME_CARDS, CardFailure, TestCard
 from paywire_sandbox.razorpay._entities import Entity
 from paywire_sandbox.razorpay._errors import BAD_REQUEST, SERVER, RazorpayError, error_body
 from paywire_sandbox.razorpay._ids import digest_id, new_id
-from paywire_sandbox.razorpay._input import Fields, read_json
+from paywire_sandbox.razorpay._input import Fields, query_integer, read_json
 from paywire_sandbox.razorpay._money import check_amount, check_currency
+from paywire_sandbox.razorpay._timing import (
+    NORMAL_REFUND_DELAY,
+    OPTIMUM_REFUND_DELAY,
+    RECURRING_DEBIT_DELAY,
+    REFUND_WINDOW,
+)
 
 __all__ = ["ACCOUNT_ID", "RazorpayFake"]
 
@@ -159,6 +168,15 @@ _FREQUENCIES = (
     "as_presented",
 )
 _DEFAULT_TOKEN_LIFETIME = 10 * 365 * 24 * 3600
+# Razorpay's customer name rule: "Alphanumeric value with period (.), apostrophe ('), forward
+# slash (/), at (@) and parentheses are allowed. The name must be between 3-50 characters".
+_CUSTOMER_NAME = re.compile(r"[A-Za-z0-9 .'/@()]*")
+_CUSTOMER_NAME_LENGTH = (3, 50)
+# "Contact number should be at least 8 digits, including country code" (at most 15 characters).
+_CONTACT = re.compile(r"\+?[0-9]{8,15}")
+# A hosted page's form has one field; anything much bigger is not a browser filling it in.
+_PAGE_FORM_FIELDS = 20
+_PAGE_FORM_PART = 4096
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
@@ -226,6 +244,15 @@ def _check_unpaid(order: Entity) -> None:
         )
 
 
+def _check_recurring_currency(currency: str) -> None:
+    """Card mandates and their debits are INR only ("Currently, only INR is supported")."""
+    if currency != "INR":
+        raise RazorpayError(
+            "Currency is not supported. Recurring card payments accept only INR",
+            field="currency",
+        )
+
+
 def _json(data: object, status: int = 200) -> Response:
     return Response(json.dumps(data), status_code=status, media_type="application/json")
 
@@ -235,13 +262,38 @@ def _hmac_hex(secret: str, message: str | bytes) -> str:
     return hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
 
 
-def _contact(fields: Fields, name: str = "contact") -> str | None:
-    value = fields.raw(name)
+def _contact(fields: Fields, name: str = "contact", *, required: bool = False) -> str | None:
+    value = fields.require(name) if required else fields.raw(name)
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return fields.string(name, max_length=15)
+        value = str(value)
+    else:
+        value = fields.string(name, max_length=15)
+    if value is None or not _CONTACT.fullmatch(value):
+        raise RazorpayError(
+            "Contact number should be at least 8 digits, including country code",
+            field=fields.name_of(name),
+        )
+    return value
+
+
+def _customer_name(fields: Fields, name: str = "name", *, required: bool = False) -> str | None:
+    """A customer's name under Razorpay's rule (3-50 letters, digits, spaces and ``.'/@()``)."""
+    value = fields.string(name, required=required)
+    if value is None:
+        return None
+    shortest, longest = _CUSTOMER_NAME_LENGTH
+    where = fields.name_of(name)
+    if len(value) < shortest:
+        raise RazorpayError(f"The {where} must be at least {shortest} characters.", field=where)
+    if len(value) > longest:
+        raise RazorpayError(
+            f"The {where} may not be greater than {longest} characters.", field=where
+        )
+    if not _CUSTOMER_NAME.fullmatch(value):
+        raise RazorpayError(f"The {where} format is invalid.", field=where)
+    return value
 
 
 def _with_query(url: str, params: Mapping[str, str]) -> str:
@@ -280,6 +332,13 @@ class RazorpayFake(Fake):
         self._token_cards: dict[str, TestCard] = {}
         self._token_customer: dict[str, str] = {}
         self._invoices: dict[str, Entity] = {}
+        # What settles later, by the sandbox clock: payment id / refund id -> when.
+        self._debits_due: dict[str, int] = {}
+        self._refunds_due: dict[str, int] = {}
+
+    def on_clock_advanced(self) -> None:
+        """Debit the recurring payments and process the refunds whose time has come."""
+        self._settle_due()
 
     def sign_webhook(
         self, body: bytes, endpoint: WebhookEndpoint, timestamp: int
@@ -363,6 +422,8 @@ class RazorpayFake(Fake):
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             try:
+                # Time passes on its own too (a served sandbox left running for two days).
+                self._settle_due()
                 return await handler(request)
             except RazorpayError as exc:
                 return exc.response()
@@ -434,11 +495,8 @@ class RazorpayFake(Fake):
         limits: dict[str, int] = {}
         for name in ("count", "skip", "from", "to"):
             raw = fields.raw(name)
-            if raw is None:
-                continue
-            if not isinstance(raw, str) or not raw.isdigit():
-                raise RazorpayError(f"The {name} must be an integer.", field=name)
-            limits[name] = int(raw)
+            if isinstance(raw, str):
+                limits[name] = query_integer(raw, name)
         count = limits.get("count", 10)
         if count > 100:
             raise RazorpayError("The count may not be greater than 100.", field="count")
@@ -465,7 +523,7 @@ class RazorpayFake(Fake):
             await read_json(request),
             ["name", "email", "contact", "fail_existing", "gstin", "notes"],
         )
-        name = fields.string("name", max_length=50)
+        name = _customer_name(fields)
         email = fields.string("email", max_length=64)
         contact = _contact(fields)
         fail_existing = fields.boolean("fail_existing")
@@ -600,6 +658,7 @@ class RazorpayFake(Fake):
                 raise RazorpayError("The customer_id field is required.", field="customer_id")
             if method is None:
                 raise RazorpayError("The method field is required.", field="method")
+            _check_recurring_currency(currency)
             registration = self._registration(token_fields, customer_id, currency)
         order = self._new_order(
             amount,
@@ -798,13 +857,16 @@ class RazorpayFake(Fake):
             raise RazorpayError("The recurring field is required.", field="recurring")
         if not recurring:
             raise RazorpayError("The selected recurring is invalid.", field="recurring")
-        email = fields.string("email")
-        contact = _contact(fields)
+        email = fields.text("email", max_length=64)
+        contact = _contact(fields, required=True)
         description = fields.string("description", max_length=255)
         notes = fields.notes()
+        _check_recurring_currency(currency)
         order = self._lookup(self._orders, order_id)
         token = self._customer_token(customer_id, token_id)
         _check_unpaid(order)
+        if any(self._payments[p]["order_id"] == order_id for p in self._debits_due):
+            raise RazorpayError("A payment for this order is already being processed")
         if currency != order["currency"]:
             raise RazorpayError("Currency should be same as order currency", field="currency")
         if amount != order["amount"]:
@@ -827,10 +889,8 @@ class RazorpayFake(Fake):
             recurring=True,
         )
         token["used_at"] = self._now()
-        failure = self._attempt(payment, order, card)
-        if failure is not None:
-            body = _failure_error(failure, payment["id"], order["id"])
-            return _json(body, status=failure.status)
+        # The debit happens later (see _timing): the payment stays ``created`` until then.
+        self._debits_due[payment["id"]] = self._now() + RECURRING_DEBIT_DELAY
         return _json(
             {
                 "razorpay_payment_id": payment["id"],
@@ -838,6 +898,45 @@ class RazorpayFake(Fake):
                 "razorpay_signature": _hmac_hex(caller.secret, f"{order['id']}|{payment['id']}"),
             }
         )
+
+    # ------------------------------------------------------------------ settlement
+
+    def _settle_due(self) -> None:
+        """Debit due recurring payments and settle due refunds, oldest first."""
+        now = self._now()
+        for payment_id, due in sorted(self._debits_due.items(), key=lambda item: item[1]):
+            if due <= now:
+                del self._debits_due[payment_id]
+                self._debit(self._payments[payment_id])
+        for refund_id, due in sorted(self._refunds_due.items(), key=lambda item: item[1]):
+            if due <= now:
+                del self._refunds_due[refund_id]
+                self._settle_refund(self._refunds[refund_id])
+
+    def _debit(self, payment: Entity) -> None:
+        """The bank debits a recurring payment: its token's card decides (payment.failed or
+        payment.authorized, then payment.captured and order.paid if the order captures)."""
+        order = self._orders[payment["order_id"]]
+        self._attempt(payment, order, self._token_cards[payment["token_id"]])
+
+    def _settle_refund(self, refund: Entity) -> None:
+        payment = self._payments[refund["payment_id"]]
+        too_old = refund["created_at"] - payment["created_at"] > REFUND_WINDOW
+        if refund["speed_requested"] == "normal" and too_old:
+            refund["status"] = "failed"
+            payment["amount_refunded"] -= refund["amount"]
+            if payment["amount_refunded"] == 0:
+                payment["refund_status"] = None
+            else:
+                payment["refund_status"] = "partial"
+            payment["status"] = "captured"
+            self._emit("refund.failed", {"refund": refund, "payment": payment})
+            return
+        refund["status"] = "processed"
+        instant = refund["speed_requested"] == "optimum"
+        refund["speed_processed"] = "instant" if instant else "normal"
+        refund["acquirer_data"] = {"arn": new_id("")[:10].upper()}
+        self._emit("refund.processed", {"refund": refund, "payment": payment})
 
     # ------------------------------------------------------------------ refunds
 
@@ -907,10 +1006,8 @@ class RazorpayFake(Fake):
         if fully:
             payment["status"] = "refunded"
         self._emit("refund.created", {"refund": refund, "payment": payment})
-        refund["status"] = "processed"
-        refund["speed_processed"] = "instant" if speed == "optimum" else "normal"
-        refund["acquirer_data"] = {"arn": new_id("")[:10].upper()}
-        self._emit("refund.processed", {"refund": refund, "payment": payment})
+        delay = OPTIMUM_REFUND_DELAY if speed == "optimum" else NORMAL_REFUND_DELAY
+        self._refunds_due[refund["id"]] = self._now() + delay
         return _json(refund)
 
     async def _payment_refunds(self, request: Request, caller: _Caller) -> Response:
@@ -952,7 +1049,7 @@ class RazorpayFake(Fake):
 
     async def _create_link(self, request: Request, caller: _Caller) -> Response:
         fields = Fields(await read_json(request), self._LINK_FIELDS)
-        currency = check_currency(fields.raw("currency") or "INR")
+        currency = check_currency(fields.string("currency") or "INR")
         amount = check_amount(fields.require("amount"), currency)
         if fields.boolean("upi_link"):
             raise RazorpayError(
@@ -1205,9 +1302,9 @@ class RazorpayFake(Fake):
 
     # ------------------------------------------------------------------ registration links
 
+    # Razorpay documents a ``customer`` object here, not a ``customer_id`` (which it only returns).
     _AUTH_LINK_FIELDS = (
         "customer",
-        "customer_id",
         "type",
         "amount",
         "currency",
@@ -1222,13 +1319,13 @@ class RazorpayFake(Fake):
 
     async def _create_auth_link(self, request: Request, caller: _Caller) -> Response:
         fields = Fields(await read_json(request), self._AUTH_LINK_FIELDS)
+        customer_fields = fields.section("customer", ["name", "email", "contact"])
         fields.choice("type", ["link"], required=True)
-        currency = fields.raw("currency") or "INR"
+        currency = check_currency(fields.require("currency"))
         if currency != "INR":
-            check_currency(currency)
             raise RazorpayError("Currency is not supported", field="currency")
         amount = check_amount(fields.require("amount"), "INR")
-        description = fields.string("description", max_length=2048)
+        description = fields.text("description", max_length=2048)
         receipt = fields.string("receipt", max_length=40)
         sms_notify = fields.boolean("sms_notify")
         email_notify = fields.boolean("email_notify")
@@ -1250,7 +1347,8 @@ class RazorpayFake(Fake):
             ],
         )
         registration_fields.choice("method", ["card"], required=True)
-        customer = self._auth_link_customer(fields)
+        registration_fields.require("frequency")
+        customer = self._auth_link_customer(customer_fields)
         registration = self._registration(registration_fields, customer["id"], "INR")
         order = self._new_order(
             amount, "INR", caller.secret, receipt=receipt, notes=notes, registration=registration
@@ -1272,14 +1370,11 @@ class RazorpayFake(Fake):
         self._invoices[invoice_id] = invoice
         return _json(invoice)
 
-    def _auth_link_customer(self, fields: Fields) -> Entity:
-        customer_id = fields.string("customer_id")
-        if customer_id is not None:
-            return self._lookup(self._customers, customer_id)
-        details = fields.section("customer", ["name", "email", "contact"])
-        name = details.string("name", max_length=50)
-        email = details.string("email", max_length=64)
-        contact = _contact(details)
+    def _auth_link_customer(self, details: Fields) -> Entity:
+        """The link's customer: name, email and contact are all mandatory (Razorpay's docs)."""
+        name = _customer_name(details, required=True)
+        email = details.text("email", max_length=64)
+        contact = _contact(details, required=True)
         # A registration link reuses the merchant's customer with that email/contact.
         return self._find_customer(email, contact) or self._new_customer(name, email, contact)
 
@@ -1408,7 +1503,7 @@ class RazorpayFake(Fake):
 
     async def _page_submit(self, request: Request) -> Response:
         target_id = request.path_params["id"]
-        form = await request.form()
+        form = await self._page_form(request)
         try:
             raw_number = form.get("card_number")
             card = card_for_number(raw_number if isinstance(raw_number, str) else "")
@@ -1445,6 +1540,17 @@ class RazorpayFake(Fake):
             return RedirectResponse(outcome.redirect_url, status_code=303)
         message = f"Payment successful. Payment id: {outcome.payment_id}"
         return HTMLResponse(_pages.status_page(title=title, status=outcome.status, message=message))
+
+    @staticmethod
+    async def _page_form(request: Request) -> FormData:
+        """The hosted form's fields; a form no browser would send is a 400 in Razorpay's shape."""
+        try:
+            return await request.form(
+                max_files=0, max_fields=_PAGE_FORM_FIELDS, max_part_size=_PAGE_FORM_PART
+            )
+        except (HTTPException, MultiPartException) as exc:
+            detail = exc.detail if isinstance(exc, HTTPException) else exc.message
+            raise RazorpayError(f"The payment form is invalid: {detail}") from None
 
     # ------------------------------------------------------------------ control routes
 
@@ -1508,7 +1614,7 @@ class RazorpayFake(Fake):
             customer = self._lookup(self._customers, customer_id)
         else:
             details = fields.obj("customer", ["name", "email", "contact"])
-            name = details.string("name") if details else None
+            name = _customer_name(details) if details else None
             email = details.string("email") if details else None
             contact = _contact(details) if details else None
             customer = self._find_customer(email, contact) or self._new_customer(
