@@ -241,6 +241,8 @@ def parse_stored_credential(raw: Any, field: str, op: str) -> dict[str, Any]:
     """A ``stored_credential`` object (checked, kept as given)."""
     stored = as_object(raw, field, op)
     out: dict[str, Any] = {}
+    for key in ("payment_initiator", "payment_type"):  # both required by the schema
+        require(stored, key, f"{field}/{key}", op)
     checks = (
         ("payment_initiator", PAYMENT_INITIATORS),
         ("payment_type", PAYMENT_TYPES),
@@ -287,6 +289,11 @@ def parse_order(body: dict[str, Any], op: str) -> OrderRequest:
     if detail.get("vault_id") is not None:
         request.vault_id = as_string(
             detail["vault_id"], f"/payment_source/{kind}/vault_id", op, max_len=255
+        )
+    if kind == "paypal" and detail.get("stored_credential") is not None:
+        # PayPal documents stored_credential for cards; its PayPal-wallet schema has none.
+        raise PayPalError(
+            400, "NOT_SUPPORTED", field="/payment_source/paypal/stored_credential", operation=op
         )
     if detail.get("stored_credential") is not None:
         request.stored_credential = parse_stored_credential(
@@ -340,6 +347,7 @@ def parse_wallet_attributes(raw: Any, request: OrderRequest, op: str) -> None:
     out: dict[str, Any] = {
         "store_in_vault": as_enum(store, {"ON_SUCCESS"}, f"{field}/vault/store_in_vault", op)
     }
+    require(vault, "usage_type", f"{field}/vault/usage_type", op)  # required by the schema
     out.update(wallet_preferences(vault, f"{field}/vault", op))
     if request.vault_id is not None:
         raise PayPalError(422, "INCOMPATIBLE_PARAMETER_VALUE", field=f"{field}/vault", operation=op)
@@ -349,7 +357,7 @@ def parse_wallet_attributes(raw: Any, request: OrderRequest, op: str) -> None:
 def check_customer_id(value: Any, field: str, op: str) -> str:
     """A vault customer id: up to 22 characters of ``[0-9a-zA-Z_-]``."""
     customer_id = as_string(value, field, op, max_len=22)
-    if not CUSTOMER_ID_RE.match(customer_id):
+    if not CUSTOMER_ID_RE.fullmatch(customer_id):
         raise PayPalError(
             400, "INVALID_PARAMETER_SYNTAX", field=field, value=customer_id, operation=op
         )
@@ -380,7 +388,7 @@ def wallet_preferences(obj: dict[str, Any], field: str, op: str) -> dict[str, An
 def card_details(number: str, expiry: str, name: str | None) -> dict[str, str]:
     """The card fields PayPal shows for a vaulted card."""
     card = {"brand": card_brand(number), "last_digits": number[-4:], "expiry": expiry}
-    if name is not None and CARD_NAME_RE.match(name):
+    if name is not None and CARD_NAME_RE.fullmatch(name):
         card["name"] = name
     return card
 
@@ -389,11 +397,8 @@ def card_details(number: str, expiry: str, name: str | None) -> dict[str, str]:
 
 
 def positive_int(raw: str, field: str, op: str) -> int:
-    """A query parameter that must be a positive integer."""
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
+    """A query parameter that must be a positive integer (ASCII digits: ``int()`` takes more)."""
+    value = int(raw) if re.fullmatch(r"[0-9]{1,9}", raw) else 0
     if value < 1:
         raise PayPalError(
             400, "INVALID_PARAMETER_VALUE", field=field, value=raw, location="query", operation=op

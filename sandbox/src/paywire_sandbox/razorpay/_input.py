@@ -16,6 +16,7 @@ __all__ = [
     "MAX_NOTE_VALUE",
     "Fields",
     "load_json",
+    "nesting_within",
     "query_integer",
     "read_json",
 ]
@@ -29,6 +30,9 @@ _FALSE = {False, "0", "false"}
 
 
 _QUERY_INTEGER = re.compile(r"[0-9]{1,15}")
+#: Razorpay's bodies nest a few levels (notes, token, customer); far deeper input is malformed
+#: and would otherwise exhaust Python's recursion limit in later steps (hashing, copying).
+MAX_NESTING = 64
 
 
 def _no_constant(name: str) -> object:
@@ -43,9 +47,29 @@ def load_json(raw: bytes) -> object:
     sandbox failure.
     """
     try:
-        return json.loads(raw, parse_constant=_no_constant)
+        value = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise RazorpayError("The request body is not valid JSON.") from None
+    if not nesting_within(value, MAX_NESTING):
+        raise RazorpayError("The request body is not valid JSON.")
+    return value
+
+
+def nesting_within(value: object, limit: int) -> bool:
+    """Whether ``value`` nests arrays/objects at most ``limit`` deep (checked without recursion)."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: list[object] = list(item.values())
+        elif isinstance(item, list):
+            children = list(item)
+        else:
+            continue
+        if depth >= limit:
+            return False
+        stack.extend((child, depth + 1) for child in children)
+    return True
 
 
 async def read_json(request: Request) -> dict[str, object]:
