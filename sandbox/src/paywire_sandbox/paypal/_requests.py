@@ -206,8 +206,8 @@ def parse_units(raw: Any, op: str) -> list[PurchaseUnit]:
         )
         description = unit.get("description")
         if description is not None:
-            # PayPal keeps the first 127 characters of a longer description.
-            description = as_string(description, f"{where}/description", op, max_len=10_000)[:127]
+            # PayPal's schema: at most 127 characters.
+            description = as_string(description, f"{where}/description", op, max_len=127)
         breakdown = unit["amount"].get("breakdown")
         items = unit.get("items")
         units.append(
