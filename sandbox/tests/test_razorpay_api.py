@@ -1178,7 +1178,12 @@ def test_manual_capture_order(env: Env) -> None:
         "The payment status should be captured for action to be taken",
     )
     assert_error(
-        env.api("POST", f"/v1/payments/{payment_id}/capture", {"amount": 4000}),
+        env.api("POST", f"/v1/payments/{payment_id}/capture", {"amount": 5000}),
+        400,
+        "The currency field is required.",  # mandatory in Razorpay's capture reference
+    )
+    assert_error(
+        env.api("POST", f"/v1/payments/{payment_id}/capture", {"amount": 4000, "currency": "INR"}),
         400,
         "Capture amount must be equal to the amount authorized",
     )
@@ -1188,7 +1193,7 @@ def test_manual_capture_order(env: Env) -> None:
     assert (captured["status"], captured["captured"]) == ("captured", True)
     assert env.sink.types() == ["payment.authorized", "payment.captured", "order.paid"]
     assert_error(
-        env.api("POST", f"/v1/payments/{payment_id}/capture", {"amount": 5000}),
+        env.api("POST", f"/v1/payments/{payment_id}/capture", {"amount": 5000, "currency": "INR"}),
         400,
         "Only payments which have been authorized and not yet captured can be captured",
     )

@@ -137,6 +137,7 @@ from paywire_sandbox.razorpay._errors import BAD_REQUEST, SERVER, RazorpayError,
 from paywire_sandbox.razorpay._ids import digest_id, new_id
 from paywire_sandbox.razorpay._input import Fields, query_integer, read_json
 from paywire_sandbox.razorpay._money import check_amount, check_currency
+from paywire_sandbox.razorpay._params import DOCUMENTED
 from paywire_sandbox.razorpay._timing import (
     NORMAL_REFUND_DELAY,
     OPTIMUM_REFUND_DELAY,
@@ -177,6 +178,7 @@ _CONTACT = re.compile(r"\+?[0-9]{8,15}")
 # A hosted page's form has one field; anything much bigger is not a browser filling it in.
 _PAGE_FORM_FIELDS = 20
 _PAGE_FORM_PART = 4096
+_BODY = DOCUMENTED
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
@@ -519,10 +521,7 @@ class RazorpayFake(Fake):
     # ------------------------------------------------------------------ customers
 
     async def _create_customer(self, request: Request, caller: _Caller) -> Response:
-        fields = Fields(
-            await read_json(request),
-            ["name", "email", "contact", "fail_existing", "gstin", "notes"],
-        )
+        fields = Fields(await read_json(request), _BODY["POST", "/v1/customers"].names)
         name = _customer_name(fields)
         email = fields.string("email", max_length=64)
         contact = _contact(fields)
@@ -623,21 +622,9 @@ class RazorpayFake(Fake):
 
     # ------------------------------------------------------------------ orders
 
-    _ORDER_FIELDS = (
-        "amount",
-        "currency",
-        "receipt",
-        "notes",
-        "payment_capture",
-        "partial_payment",
-        "first_payment_min_amount",
-        "customer_id",
-        "method",
-        "token",
-    )
-
     async def _create_order(self, request: Request, caller: _Caller) -> Response:
-        fields = Fields(await read_json(request), self._ORDER_FIELDS)
+        documented = _BODY["POST", "/v1/orders"]
+        fields = Fields(await read_json(request), documented.names)
         currency = check_currency(fields.require("currency"))
         amount = check_amount(fields.require("amount"), currency)
         receipt = fields.string("receipt", max_length=40)
@@ -649,9 +636,8 @@ class RazorpayFake(Fake):
         if customer_id is not None:
             self._lookup(self._customers, customer_id)
         method = fields.choice("method", ["card"])
-        token_fields = fields.obj(
-            "token", ["max_amount", "expire_at", "frequency", "notes", "recurring_value"]
-        )
+        token_fields = fields.obj("token", documented.nested["token"].names)
+        notification = self._notification(fields, documented.nested["notification"].names)
         registration: entities.Registration | None = None
         if token_fields is not None:
             if customer_id is None:
@@ -671,7 +657,23 @@ class RazorpayFake(Fake):
             first_min=first_min,
             registration=registration,
         )
+        if notification is not None:
+            order["notification"] = notification
         return _json(order)
+
+    def _notification(self, fields: Fields, allowed: frozenset[str]) -> Entity | None:
+        """An order's pre-debit ``notification`` object (recorded; the debit timing is the
+        sandbox's fixed delay, see ``_timing``)."""
+        details = fields.obj("notification", allowed)
+        if details is None:
+            return None
+        token_id = details.text("token_id")
+        if token_id not in self._tokens:
+            raise RazorpayError.not_found()
+        payment_after = details.integer("payment_after")
+        if payment_after is None:
+            payment_after = self._now() + RECURRING_DEBIT_DELAY
+        return {"token_id": token_id, "payment_after": payment_after, "id": new_id("notification")}
 
     def _registration(
         self, token: Fields, customer_id: str, currency: str
@@ -816,10 +818,10 @@ class RazorpayFake(Fake):
 
     async def _capture(self, request: Request, caller: _Caller) -> Response:
         payment = self._lookup(self._payments, request.path_params["id"])
-        fields = Fields(await read_json(request), ["amount", "currency"])
+        fields = Fields(await read_json(request), _BODY["POST", "/v1/payments/{id}/capture"].names)
         amount = check_amount(fields.require("amount"), payment["currency"])
-        currency = fields.raw("currency")
-        if currency is not None and check_currency(currency) != payment["currency"]:
+        currency = fields.require("currency")  # mandatory in Razorpay's capture reference
+        if check_currency(currency) != payment["currency"]:
             raise RazorpayError("Currency should be same as payment currency", field="currency")
         if payment["status"] != "authorized":
             raise RazorpayError(
@@ -832,21 +834,10 @@ class RazorpayFake(Fake):
         self._capture_payment(payment, self._orders[payment["order_id"]])
         return _json(payment)
 
-    _RECURRING_FIELDS = (
-        "email",
-        "contact",
-        "amount",
-        "currency",
-        "order_id",
-        "customer_id",
-        "token",
-        "recurring",
-        "description",
-        "notes",
-    )
-
     async def _create_recurring(self, request: Request, caller: _Caller) -> Response:
-        fields = Fields(await read_json(request), self._RECURRING_FIELDS)
+        fields = Fields(
+            await read_json(request), _BODY["POST", "/v1/payments/create/recurring"].names
+        )
         order_id = fields.text("order_id")
         customer_id = fields.text("customer_id")
         token_id = fields.text("token")
@@ -972,7 +963,7 @@ class RazorpayFake(Fake):
 
     def _do_refund(self, payment_id: str, data: Mapping[str, object]) -> Response:
         payment = self._lookup(self._payments, payment_id)
-        fields = Fields(data, ["amount", "speed", "notes", "receipt"])
+        fields = Fields(data, _BODY["POST", "/v1/payments/{id}/refund"].names)
         currency = payment["currency"]
         remaining = payment["amount"] - payment["amount_refunded"]
         raw_amount = fields.raw("amount")
@@ -1030,25 +1021,8 @@ class RazorpayFake(Fake):
 
     # ------------------------------------------------------------------ payment links
 
-    _LINK_FIELDS = (
-        "amount",
-        "currency",
-        "accept_partial",
-        "first_min_partial_amount",
-        "expire_by",
-        "reference_id",
-        "description",
-        "customer",
-        "notify",
-        "reminder_enable",
-        "notes",
-        "callback_url",
-        "callback_method",
-        "upi_link",
-    )
-
     async def _create_link(self, request: Request, caller: _Caller) -> Response:
-        fields = Fields(await read_json(request), self._LINK_FIELDS)
+        fields = Fields(await read_json(request), _BODY["POST", "/v1/payment_links"].names)
         currency = check_currency(fields.string("currency") or "INR")
         amount = check_amount(fields.require("amount"), currency)
         if fields.boolean("upi_link"):
@@ -1087,7 +1061,7 @@ class RazorpayFake(Fake):
             )
         description = fields.string("description", max_length=2048)
         customer_out = self._link_customer(fields)
-        notify = fields.obj("notify", ["sms", "email", "whatsapp"])
+        notify = fields.obj("notify", _BODY["POST", "/v1/payment_links"].nested["notify"].names)
         notify_out = {
             name: bool(notify.boolean(name)) if notify else False
             for name in ("sms", "email", "whatsapp")
@@ -1127,7 +1101,8 @@ class RazorpayFake(Fake):
 
     @staticmethod
     def _link_customer(fields: Fields) -> dict[str, str]:
-        customer = fields.obj("customer", ["name", "email", "contact"])
+        allowed = _BODY["POST", "/v1/payment_links"].nested["customer"].names
+        customer = fields.obj("customer", allowed)
         result: dict[str, str] = {}
         if customer is None:
             return result
@@ -1181,10 +1156,7 @@ class RazorpayFake(Fake):
 
     async def _update_link(self, request: Request, caller: _Caller) -> Response:
         link = self._link(request.path_params["id"])
-        fields = Fields(
-            await read_json(request),
-            ["reference_id", "expire_by", "notes", "accept_partial", "reminder_enable"],
-        )
+        fields = Fields(await read_json(request), _BODY["PATCH", "/v1/payment_links/{id}"].names)
         reference_id = fields.string("reference_id", max_length=40)
         expire_by = fields.integer("expire_by")
         notes = fields.notes() if "notes" in fields else None
@@ -1224,7 +1196,9 @@ class RazorpayFake(Fake):
         return _json({"success": True})
 
     async def _cancel_link(self, request: Request, caller: _Caller) -> Response:
-        await read_json(request)  # the SDK sends "{}"; anything else is still checked as JSON
+        # The SDK sends "{}"; Razorpay documents no member for this call.
+        documented = _BODY["POST", "/v1/payment_links/{id}/cancel"]
+        Fields(await read_json(request), documented.names)
         return _json(self._do_cancel_link(request.path_params["id"]))
 
     def _do_cancel_link(self, link_id: str) -> Entity:
@@ -1302,24 +1276,12 @@ class RazorpayFake(Fake):
 
     # ------------------------------------------------------------------ registration links
 
-    # Razorpay documents a ``customer`` object here, not a ``customer_id`` (which it only returns).
-    _AUTH_LINK_FIELDS = (
-        "customer",
-        "type",
-        "amount",
-        "currency",
-        "description",
-        "subscription_registration",
-        "receipt",
-        "sms_notify",
-        "email_notify",
-        "expire_by",
-        "notes",
-    )
-
     async def _create_auth_link(self, request: Request, caller: _Caller) -> Response:
-        fields = Fields(await read_json(request), self._AUTH_LINK_FIELDS)
-        customer_fields = fields.section("customer", ["name", "email", "contact"])
+        # Razorpay documents a ``customer`` object here, never ``customer_id`` (it only returns
+        # one); see _params for the table and its sources.
+        documented = _BODY["POST", "/v1/subscription_registration/auth_links"]
+        fields = Fields(await read_json(request), documented.names)
+        customer_fields = fields.section("customer", documented.nested["customer"].names)
         fields.choice("type", ["link"], required=True)
         currency = check_currency(fields.require("currency"))
         if currency != "INR":
@@ -1335,16 +1297,7 @@ class RazorpayFake(Fake):
         if expire_by is not None and expire_by <= now:
             raise RazorpayError("expire_by should be a future timestamp", field="expire_by")
         registration_fields = fields.section(
-            "subscription_registration",
-            [
-                "method",
-                "max_amount",
-                "expire_at",
-                "frequency",
-                "auth_type",
-                "bank_account",
-                "first_payment_amount",
-            ],
+            "subscription_registration", documented.nested["subscription_registration"].names
         )
         registration_fields.choice("method", ["card"], required=True)
         registration_fields.require("frequency")
