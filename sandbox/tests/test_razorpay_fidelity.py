@@ -90,7 +90,8 @@ def test_recurring_charge_needs_email_and_contact(
     rzp: httpx.Client, clean_sandbox: RunningSandbox, missing: str
 ) -> None:
     customer_id, token_id = token_for(clean_sandbox)
-    response = recurring(rzp, customer_id, token_id, **{missing: None})
+    extra: dict[str, object] = {missing: None}
+    response = recurring(rzp, customer_id, token_id, 5000, **extra)
     error = error_of(response)
     assert (error["field"], error["description"]) == (missing, f"The {missing} field is required.")
 
