@@ -237,13 +237,10 @@ class PayPalClient:
 
     def charge(self, vault_id: str, kind: str = "paypal", **kw: Any) -> httpx.Response:
         source: dict[str, Any] = {"vault_id": vault_id}
+        # A card's stored_credential needs payment_type; a PayPal wallet's has none.
+        source["stored_credential"] = {"payment_initiator": "MERCHANT", "usage": "SUBSEQUENT"}
         if kind == "card":
-            # PayPal documents stored_credential for cards only (not under payment_source.paypal).
-            source["stored_credential"] = {
-                "payment_initiator": "MERCHANT",
-                "payment_type": "RECURRING",
-                "usage": "SUBSEQUENT",
-            }
+            source["stored_credential"]["payment_type"] = "RECURRING"
         body = {
             "intent": "CAPTURE",
             "purchase_units": [{"amount": {"currency_code": "USD", "value": "25.00"}}],

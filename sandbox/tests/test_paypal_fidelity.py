@@ -263,33 +263,12 @@ def test_errata_are_still_needed() -> None:
 
 #: Fixtures whose requests break PayPal's published schemas today (recorded before the sandbox
 #: checked them); each names the problem. Re-recorded fixtures make these fail until removed.
-_STORED_CREDENTIAL = (
-    "POST /v2/checkout/orders sends payment_source.paypal.stored_credential, which PayPal's "
-    "Orders v2 schema does not document (it documents stored_credential for cards)"
-)
-KNOWN_VIOLATIONS = dict.fromkeys(
-    (
-        "test_charge_declined.json",
-        "test_charge_expired_method.json",
-        "test_charge_needs_authentication.json",
-        "test_charge_succeeds.json",
-        "test_idempotent_charge_after_dropped_response.json",
-        "test_idempotent_charge_same_key.json",
-        "test_no_secret_in_logs_or_errors.json",
-        "test_refund_already_refunded.json",
-        "test_refund_full.json",
-        "test_refund_more_than_left.json",
-        "test_refund_partial.json",
-        "test_refund_two_partials.json",
-        "test_zero_decimal_currency.json",
+KNOWN_VIOLATIONS = {
+    "test_setup_session_saves_method.json": (
+        "POST /v3/vault/setup-tokens sends payment_source.paypal.experience_context.user_action, "
+        "which neither PayPal's Vault v3 document nor its server SDK's VaultExperienceContext has"
     ),
-    _STORED_CREDENTIAL,
-)
-KNOWN_VIOLATIONS["test_setup_session_saves_method.json"] = (
-    "POST /v3/vault/setup-tokens sends customer.merchant_customer_id and "
-    "payment_source.paypal.experience_context.user_action, which PayPal's Vault v3 schema "
-    "does not document"
-)
+}
 
 
 def recorded_requests(fixture: Path) -> list[tuple[str, str, dict[str, str], Any]]:

@@ -32,6 +32,7 @@ __all__ = [
     "PAYMENT_TYPES",
     "SHIPPING_PREFERENCES",
     "USAGES",
+    "USAGE_PATTERNS",
     "USAGE_TYPES",
     "USER_ACTIONS",
     "OrderRequest",
@@ -72,6 +73,14 @@ CUSTOMER_TYPES = {"CONSUMER", "BUSINESS"}
 PAYMENT_INITIATORS = {"CUSTOMER", "MERCHANT"}
 PAYMENT_TYPES = {"ONE_TIME", "RECURRING", "UNSCHEDULED"}
 USAGES = {"FIRST", "SUBSEQUENT", "DERIVED"}
+USAGE_PATTERNS = {
+    "IMMEDIATE",
+    "DEFERRED",
+    "RECURRING_PREPAID",
+    "RECURRING_POSTPAID",
+    "THRESHOLD_PREPAID",
+    "THRESHOLD_POSTPAID",
+}
 
 
 def require(obj: dict[str, Any], key: str, field: str, op: str) -> Any:
@@ -237,16 +246,23 @@ def parse_units(raw: Any, op: str) -> list[PurchaseUnit]:
     return units
 
 
-def parse_stored_credential(raw: Any, field: str, op: str) -> dict[str, Any]:
-    """A ``stored_credential`` object (checked, kept as given)."""
+def parse_stored_credential(raw: Any, field: str, op: str, kind: str = "card") -> dict[str, Any]:
+    """A ``stored_credential`` object (checked, kept as given).
+
+    Cards need ``payment_initiator`` and ``payment_type``; a PayPal wallet's has no
+    ``payment_type`` but usage patterns, and needs only ``payment_initiator``.
+    """
     stored = as_object(raw, field, op)
     out: dict[str, Any] = {}
-    for key in ("payment_initiator", "payment_type"):  # both required by the schema
+    required = ("payment_initiator", "payment_type") if kind == "card" else ("payment_initiator",)
+    for key in required:
         require(stored, key, f"{field}/{key}", op)
     checks = (
         ("payment_initiator", PAYMENT_INITIATORS),
         ("payment_type", PAYMENT_TYPES),
         ("usage", USAGES),
+        ("usage_pattern", USAGE_PATTERNS),
+        ("charge_pattern", USAGE_PATTERNS),
     )
     for key, allowed in checks:
         if stored.get(key) is not None:
@@ -290,14 +306,9 @@ def parse_order(body: dict[str, Any], op: str) -> OrderRequest:
         request.vault_id = as_string(
             detail["vault_id"], f"/payment_source/{kind}/vault_id", op, max_len=255
         )
-    if kind == "paypal" and detail.get("stored_credential") is not None:
-        # PayPal documents stored_credential for cards; its PayPal-wallet schema has none.
-        raise PayPalError(
-            400, "NOT_SUPPORTED", field="/payment_source/paypal/stored_credential", operation=op
-        )
     if detail.get("stored_credential") is not None:
         request.stored_credential = parse_stored_credential(
-            detail["stored_credential"], f"/payment_source/{kind}/stored_credential", op
+            detail["stored_credential"], f"/payment_source/{kind}/stored_credential", op, kind
         )
     if kind == "card":
         if request.vault_id is None:

@@ -18,8 +18,9 @@ false``, so plain JSON Schema would let anything through) is ``NOT_SUPPORTED`` (
 not currently supported."), so that a client relying on an undocumented parameter finds out here.
 ``null`` members count as absent, as in the fake's own parsing.
 
-Where a published document contradicts PayPal's own integration guides, :data:`ERRATA` corrects
-the loaded copy (in memory) and says why; each correction is listed in ``sandbox/FIDELITY.md``.
+Where a published document contradicts PayPal's own integration guides, or lags behind the API
+definitions PayPal's server SDK is generated from, :data:`ERRATA` corrects the loaded copy (in
+memory) and says why; each correction is listed in ``sandbox/FIDELITY.md``.
 """
 
 from __future__ import annotations
@@ -78,7 +79,17 @@ class Erratum:
     reason: str
 
 
-#: Known contradictions between PayPal's published documents and its integration guides.
+_SDK = "PayPal's server SDK (paypal-server-sdk, generated from PayPal's current API definitions)"
+_USAGE_PATTERNS = [
+    "IMMEDIATE",
+    "DEFERRED",
+    "RECURRING_PREPAID",
+    "RECURRING_POSTPAID",
+    "THRESHOLD_PREPAID",
+    "THRESHOLD_POSTPAID",
+]
+
+#: Known contradictions between the published documents and PayPal's own guides or SDK.
 ERRATA: tuple[Erratum, ...] = (
     Erratum(
         "vault_payment_tokens_v3.json",
@@ -95,6 +106,32 @@ ERRATA: tuple[Erratum, ...] = (
         None,
         "The signature is base64 (the PAYPAL-TRANSMISSION-SIG header); the published pattern "
         "(^(?!\\d+$)\\w+\\S+) refuses the signatures that start with '+' or '/'.",
+    ),
+    Erratum(
+        "checkout_orders_v2.json",
+        "/components/schemas/paypal_wallet/properties",
+        "stored_credential",
+        {
+            "type": "object",
+            "properties": {
+                "payment_initiator": {"$ref": "#/components/schemas/payment_initiator"},
+                "charge_pattern": {"type": "string", "enum": _USAGE_PATTERNS},
+                "usage_pattern": {"type": "string", "enum": _USAGE_PATTERNS},
+                "usage": {"$ref": "#/components/schemas/stored_payment_source_usage_type"},
+            },
+            "required": ["payment_initiator"],
+        },
+        f"{_SDK} has payment_source.paypal.stored_credential (model PaypalWalletStoredCredential:"
+        " payment_initiator, charge_pattern, usage_pattern, usage); the published document, "
+        "older, has none.",
+    ),
+    Erratum(
+        "vault_payment_tokens_v3.json",
+        "/components/schemas/customer/properties",
+        "merchant_customer_id",
+        {"type": "string"},
+        f"{_SDK} has customer.merchant_customer_id on setup tokens (model CustomerRequest); the "
+        "published document, older, has only customer.id.",
     ),
 )
 
