@@ -17,8 +17,11 @@ Errors
     ``{"error": {"code", "description", "source", "step", "reason", "metadata", "field"?}}``.
     Razorpay answers **400** (not 404) with "The id provided does not exist" for an unknown id, and
     400 "The requested URL was not found on the server." for an unknown path; the fake does the
-    same. Unknown body fields → "<names> is/are not required and should not be sent". A request
-    body that is not a JSON object → 400 (the wording for that one is the sandbox's own). An
+    same. Body members Razorpay does not document (:mod:`._params`) → "<names> is/are not
+    required and should not be sent". A request body that is not a JSON object (or nests deeper
+    than 64 levels) → 400 (the wording for that one is the sandbox's own); so is a hosted-page
+    form no browser would send. Customer names: 3-50 letters, digits, spaces and ``.'/@()``;
+    contacts: at least 8 digits. An
     unexpected exception is a 500 ``SERVER_ERROR`` whose description starts "sandbox internal
     error", never a card error.
 
@@ -41,31 +44,39 @@ with ``count``/``skip``/``from``/``to``: ``GET /v1/customers``, ``/v1/orders``, 
       ``fail_existing`` is ``"0"``, which returns it), ``GET /v1/customers/{id}``.
     - ``POST /v1/orders`` (amount, currency, receipt, notes, payment_capture (default true),
       partial_payment, first_payment_min_amount, and for a card mandate registration
-      ``customer_id`` + ``method: "card"`` + ``token{max_amount, expire_at, frequency, notes}``),
+      ``customer_id`` + ``method: "card"`` + ``token{max_amount, expire_at, frequency, notes}``
+      (INR only), and the pre-debit ``notification{token_id, payment_after}``, recorded),
       ``GET /v1/orders/{id}``, ``GET /v1/orders/{id}/payments``; ``GET /v1/orders`` also
       takes Razorpay's ``receipt`` filter (exact match).
-    - ``GET /v1/payments/{id}``, ``POST /v1/payments/{id}/capture``,
+    - ``GET /v1/payments/{id}``, ``POST /v1/payments/{id}/capture`` (amount, currency),
       ``POST /v1/payments/create/recurring`` (order_id, customer_id, token, amount = order amount,
-      currency = order currency, recurring, email, contact, description, notes) →
+      currency = order currency = INR, recurring, email, contact, description, notes) →
       ``{razorpay_payment_id, razorpay_order_id, razorpay_signature}`` where the signature is
-      hex HMAC-SHA256(key_secret, "order_id|payment_id"). The token's card decides the outcome
-      (see :mod:`paywire_sandbox.razorpay._cards`); a failure answers with the card's error
-      (``reason``/``source``/``step``, ``metadata{payment_id, order_id}``) and fires
-      ``payment.failed``. Amount above the token's ``max_amount`` or a token past ``expired_at``
-      is refused with Razorpay's card-mandate wording.
+      hex HMAC-SHA256(key_secret, "order_id|payment_id"). **Asynchronous, as on Razorpay:** the
+      payment stays ``created`` (order ``attempted``) until its debit 36 h 5 min later (see
+      :mod:`._timing`); then the token's card decides (:mod:`._cards`): ``payment.authorized``,
+      ``payment.captured`` (if the order captures) and ``order.paid``, or ``payment.failed``
+      with the card's ``error_reason``/``error_source``/``error_step``. A second charge on an
+      order whose first is pending is refused. Amount above the token's ``max_amount`` or a
+      token past ``expired_at`` is refused at once with Razorpay's card-mandate wording.
     - ``GET /v1/customers/{id}/tokens``, ``GET``/``DELETE /v1/customers/{id}/tokens/{token_id}``
       (delete → ``{"deleted": true}`` and, as an assumption, a ``token.cancelled`` webhook).
     - ``POST /v1/payments/{id}/refund`` (amount (default: what is left), speed normal|optimum,
       notes, receipt (unique per payment)), ``GET /v1/payments/{id}/refunds[/{refund_id}]``,
-      ``GET /v1/refunds/{id}``. Refunds are ``processed`` at once and fire ``refund.created`` then
-      ``refund.processed``. Header ``X-Refund-Idempotency`` (≥10 of ``[A-Za-z0-9_-]``): the same
+      ``GET /v1/refunds/{id}``. Refunds start ``pending`` (``refund.created``) and become
+      ``processed`` later (``refund.processed``; optimum after 5 min, normal after 24 h), or
+      ``failed`` (``refund.failed``) for a normal refund of a payment over six months old.
+      **Advancing the sandbox clock by 48 h settles every pending recurring payment and
+      refund** (a stable contract); anything due also settles on the next request. Header
+      ``X-Refund-Idempotency`` (≥10 of ``[A-Za-z0-9_-]``): the same
       key and body replay the first successful answer; the same key with another body (or
       payment) → 409 "Different request with the same idempotency key has already been
       processed.". Failed requests are not remembered, so they can be retried under their key.
-    - ``POST /v1/subscription_registration/auth_links`` (card registration link: customer or
-      customer_id, type ``link``, amount (≥ ₹1), currency INR, description,
-      subscription_registration{method ``card``, max_amount, expire_at, frequency}, receipt,
-      sms_notify, email_notify, expire_by, notes) → ``invoice`` entity with ``short_url``;
+    - ``POST /v1/subscription_registration/auth_links`` (card registration link: customer{name,
+      email, contact} (all mandatory; ``customer_id`` is not accepted), type ``link``, amount
+      (≥ ₹1), currency INR, description, subscription_registration{method ``card``,
+      max_amount, frequency, expire_at?}, receipt, sms_notify, email_notify, expire_by, notes)
+      → ``invoice`` entity with ``short_url``;
       ``GET /v1/invoices/{id}``.
 
 Hosted pages (``GET``/``POST /razorpay/pay/{id}``, form ``#card-number``, ``#pay``)
