@@ -348,6 +348,7 @@ def test_pages_escape_merchant_text() -> None:
         "paywire_sandbox.paypal._outcomes",
         "paywire_sandbox.paypal._pages",
         "paywire_sandbox.paypal._requests",
+        "paywire_sandbox.paypal._schemas",
         "paywire_sandbox.paypal._signing",
     ],
 )

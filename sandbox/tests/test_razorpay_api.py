@@ -31,6 +31,7 @@ with warnings.catch_warnings():
 
 from paywire_sandbox._fake import SandboxContext, WebhookEndpoint
 from paywire_sandbox.razorpay import ACCOUNT_ID, RazorpayFake, card_for_number
+from paywire_sandbox.razorpay._timing import RECURRING_DEBIT_DELAY, SETTLE_ALL
 
 KEY_ID = "rzp_test_UnitKey0000001"
 KEY_SECRET = "unit-secret-value"
@@ -95,6 +96,11 @@ class Env:
 
     def control(self, path: str, body: object) -> Any:
         return self.client.post("/_sandbox/razorpay" + path, json=body)
+
+    def advance(self, seconds: float = SETTLE_ALL) -> None:
+        """Move the clock as ``POST /_sandbox/clock/advance`` does (which calls the hook)."""
+        self.clock.value += seconds
+        self.fake.on_clock_advanced()
 
 
 @pytest.fixture
@@ -533,9 +539,10 @@ def test_full_refund_when_amount_is_missing(env: Env) -> None:
     payment_id = paid_payment(env)
     refund = env.ok("POST", f"/v1/payments/{payment_id}/refund", {})
     assert refund["id"].startswith("rfnd_")
+    # Refunds are pending at first and processed later, as on Razorpay.
     assert (refund["amount"], refund["status"], refund["payment_id"]) == (
         50000,
-        "processed",
+        "pending",
         payment_id,
     )
     payment = env.ok("GET", f"/v1/payments/{payment_id}")
@@ -544,10 +551,13 @@ def test_full_refund_when_amount_is_missing(env: Env) -> None:
         50000,
         "full",
     )
-    assert env.sink.types() == ["refund.created", "refund.processed"]
+    assert env.sink.types() == ["refund.created"]
     assert env.sink.events[0].data["contains"] == ["refund", "payment"]
     assert env.ok("GET", f"/v1/refunds/{refund['id']}") == refund
-    assert env.ok("GET", f"/v1/payments/{payment_id}/refunds/{refund['id']}") == refund
+    env.advance()
+    processed = env.ok("GET", f"/v1/payments/{payment_id}/refunds/{refund['id']}")
+    assert (processed["status"], processed["speed_processed"]) == ("processed", "normal")
+    assert env.sink.types() == ["refund.created", "refund.processed"]
     assert_error(
         env.api("POST", f"/v1/payments/{payment_id}/refund", {"amount": 100}),
         400,
@@ -577,6 +587,7 @@ def test_partial_refunds_up_to_the_total(env: Env) -> None:
     )
     last = env.ok("POST", f"/v1/payments/{payment_id}/refund", {"amount": 30000})
     assert last["speed_requested"] == "normal"
+    env.advance()
     listed = env.ok("GET", f"/v1/payments/{payment_id}/refunds")
     assert [r["amount"] for r in listed["items"]] == [30000, 20000]  # newest first
     assert listed["items"][1]["speed_processed"] == "instant"
@@ -742,12 +753,29 @@ def test_recurring_charge_success(env: Env) -> None:
     assert charged["razorpay_order_id"] == order["id"]
     expected = hmac_hex(KEY_SECRET, f"{order['id']}|{charged['razorpay_payment_id']}".encode())
     assert charged["razorpay_signature"] == expected
+    # The debit is asynchronous: created now, debited 36 h 5 min later (pre-debit notice).
     payment = env.ok("GET", f"/v1/payments/{charged['razorpay_payment_id']}")
     assert (payment["status"], payment["token_id"], payment["customer_id"]) == (
-        "captured",
+        "created",
         result["token_id"],
         customer_id,
     )
+    assert env.ok("GET", f"/v1/orders/{order['id']}")["status"] == "attempted"
+    assert env.sink.types() == []
+    assert_error(
+        env.api(
+            "POST",
+            "/v1/payments/create/recurring",
+            recurring_body(order, customer_id, result["token_id"]),
+        ),
+        400,
+        "A payment for this order is already being processed",
+    )
+    env.advance(RECURRING_DEBIT_DELAY - 1)
+    assert env.ok("GET", f"/v1/payments/{payment['id']}")["status"] == "created"
+    env.advance(1)
+    payment = env.ok("GET", f"/v1/payments/{payment['id']}")
+    assert (payment["status"], payment["captured"]) == ("captured", True)
     assert env.ok("GET", f"/v1/orders/{order['id']}")["status"] == "paid"
     assert env.sink.types() == ["payment.authorized", "payment.captured", "order.paid"]
     assert_error(
@@ -763,33 +791,32 @@ def test_recurring_charge_success(env: Env) -> None:
 
 
 @pytest.mark.parametrize(
-    ("card", "reason", "status"),
+    ("card", "reason"),
     [
-        ("4000000000009995", "insufficient_funds", 400),
-        ("4000000000000069", "card_expired", 400),
-        ("4000000000000002", "card_declined", 400),
-        ("4000000000000119", "gateway_technical_error", 502),
+        ("4000000000009995", "insufficient_funds"),
+        ("4000000000000069", "card_expired"),
+        ("4000000000000002", "card_declined"),
+        ("4000000000000119", "gateway_technical_error"),
     ],
 )
-def test_recurring_charge_failure_uses_the_tokens_card(
-    env: Env, card: str, reason: str, status: int
-) -> None:
+def test_recurring_charge_failure_uses_the_tokens_card(env: Env, card: str, reason: str) -> None:
     made = env.control("/tokens", {"card": card, "customer": {"email": "d@example.com"}}).json()
     customer_id, token_id = made["customer"]["id"], made["token"]["id"]
     assert made["token"]["recurring_details"]["status"] == "confirmed"
     order = env.ok("POST", "/v1/orders", {"amount": 10000, "currency": "INR"})
-    response = env.api(
+    # The request is accepted; the bank refuses the debit later and payment.failed says why.
+    charged = env.ok(
         "POST", "/v1/payments/create/recurring", recurring_body(order, customer_id, token_id)
     )
-    assert response.status_code == status
-    error = response.json()["error"]
-    assert error["reason"] == reason
-    assert error["source"] in {"bank", "customer", "gateway"}
-    assert error["step"] == "payment_authorization"
-    assert error["metadata"]["order_id"] == order["id"]
-    payment = env.ok("GET", f"/v1/payments/{error['metadata']['payment_id']}")
+    payment_id = charged["razorpay_payment_id"]
+    assert env.ok("GET", f"/v1/payments/{payment_id}")["status"] == "created"
+    env.advance()
+    payment = env.ok("GET", f"/v1/payments/{payment_id}")
     assert (payment["status"], payment["error_reason"]) == ("failed", reason)
+    assert payment["error_source"] in {"bank", "customer", "gateway"}
+    assert payment["error_step"] == "payment_authorization"
     assert env.sink.types() == ["payment.failed"]
+    assert env.ok("GET", f"/v1/orders/{order['id']}")["status"] == "attempted"
 
 
 def test_recurring_charge_checks(env: Env) -> None:
@@ -1142,6 +1169,7 @@ def test_manual_capture_order(env: Env) -> None:
         "POST", "/v1/payments/create/recurring", recurring_body(order, customer_id, token_id)
     )
     payment_id = charged["razorpay_payment_id"]
+    env.advance()
     assert env.ok("GET", f"/v1/payments/{payment_id}")["status"] == "authorized"
     assert env.sink.types() == ["payment.authorized"]
     assert_error(
@@ -1150,7 +1178,12 @@ def test_manual_capture_order(env: Env) -> None:
         "The payment status should be captured for action to be taken",
     )
     assert_error(
-        env.api("POST", f"/v1/payments/{payment_id}/capture", {"amount": 4000}),
+        env.api("POST", f"/v1/payments/{payment_id}/capture", {"amount": 5000}),
+        400,
+        "The currency field is required.",  # mandatory in Razorpay's capture reference
+    )
+    assert_error(
+        env.api("POST", f"/v1/payments/{payment_id}/capture", {"amount": 4000, "currency": "INR"}),
         400,
         "Capture amount must be equal to the amount authorized",
     )
@@ -1160,7 +1193,7 @@ def test_manual_capture_order(env: Env) -> None:
     assert (captured["status"], captured["captured"]) == ("captured", True)
     assert env.sink.types() == ["payment.authorized", "payment.captured", "order.paid"]
     assert_error(
-        env.api("POST", f"/v1/payments/{payment_id}/capture", {"amount": 5000}),
+        env.api("POST", f"/v1/payments/{payment_id}/capture", {"amount": 5000, "currency": "INR"}),
         400,
         "Only payments which have been authorized and not yet captured can be captured",
     )
@@ -1168,11 +1201,16 @@ def test_manual_capture_order(env: Env) -> None:
 
 def test_registration_link_page_expiry_and_cancel(env: Env) -> None:
     body = {
-        "customer": {"name": "Ravi", "email": "ravi@example.com"},
+        "customer": {"name": "Ravi", "email": "ravi@example.com", "contact": "+919123456780"},
         "type": "link",
         "amount": 100,
         "currency": "INR",
-        "subscription_registration": {"method": "card", "max_amount": 100000},
+        "description": "Card mandate",
+        "subscription_registration": {
+            "method": "card",
+            "max_amount": 100000,
+            "frequency": "as_presented",
+        },
         "expire_by": int(START) + 600,
     }
     invoice = env.ok("POST", "/v1/subscription_registration/auth_links", body)
@@ -1207,17 +1245,45 @@ def test_registration_link_page_expiry_and_cancel(env: Env) -> None:
         ({"subscription_registration": None}, "The subscription_registration field is required."),
         ({"customer": None}, "The customer field is required."),
         ({"amount": 0}, "The amount must be at least INR 1.00."),
+        # Razorpay documents customer{name, email, contact} (all mandatory), never customer_id.
+        (
+            {"customer": None, "customer_id": "cust_Ozq9cLhvD1xd8M"},
+            "customer_id is/are not required and should not be sent",
+        ),
+        (
+            {"customer": {"name": "Ravi", "email": "ravi@example.com"}},
+            "The customer.contact field is required.",
+        ),
+        (
+            {"customer": {"name": "Ravi", "contact": "+919123456780"}},
+            "The customer.email field is required.",
+        ),
+        (
+            {"customer": {"email": "ravi@example.com", "contact": "+919123456780"}},
+            "The customer.name field is required.",
+        ),
+        ({"description": None}, "The description field is required."),
+        ({"currency": None}, "The currency field is required."),
+        (
+            {"subscription_registration": {"method": "card", "max_amount": 100}},
+            "The subscription_registration.frequency field is required.",
+        ),
     ],
 )
 def test_registration_link_validation(
     env: Env, change: dict[str, object], description: str
 ) -> None:
     body: dict[str, object] = {
-        "customer": {"name": "Ravi", "email": "ravi@example.com"},
+        "customer": {"name": "Ravi", "email": "ravi@example.com", "contact": "+919123456780"},
         "type": "link",
         "amount": 100,
         "currency": "INR",
-        "subscription_registration": {"method": "card", "max_amount": 100000},
+        "description": "Card mandate",
+        "subscription_registration": {
+            "method": "card",
+            "max_amount": 100000,
+            "frequency": "monthly",
+        },
     }
     body.update(change)
     assert_error(
@@ -1315,7 +1381,7 @@ def test_registration_order_validation(env: Env, body: dict[str, object], descri
 
 
 def test_registration_order_needs_method_and_a_future_expiry(env: Env) -> None:
-    customer = env.ok("POST", "/v1/customers", {"name": "Z"})
+    customer = env.ok("POST", "/v1/customers", {"name": "Zoya Khan"})
     base = {"amount": 100, "currency": "INR", "customer_id": customer["id"]}
     assert_error(
         env.api("POST", "/v1/orders", {**base, "token": {"max_amount": 500}}),
@@ -1359,8 +1425,8 @@ def test_more_link_rules(env: Env) -> None:
 
 def test_recurring_currency_must_match_the_order(env: Env) -> None:
     made = env.control("/tokens", {"outcome": "success"}).json()
-    order = env.ok("POST", "/v1/orders", {"amount": 1000, "currency": "INR"})
-    body = {**recurring_body(order, made["customer"]["id"], made["token"]["id"]), "currency": "USD"}
+    order = env.ok("POST", "/v1/orders", {"amount": 1000, "currency": "USD"})
+    body = recurring_body(order, made["customer"]["id"], made["token"]["id"])
     assert_error(
         env.api("POST", "/v1/payments/create/recurring", body),
         400,

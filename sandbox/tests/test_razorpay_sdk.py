@@ -21,9 +21,10 @@ import httpx
 import pytest
 import razorpay
 import requests
-from razorpay.errors import BadRequestError, GatewayError, ServerError, SignatureVerificationError
+from razorpay.errors import BadRequestError, ServerError, SignatureVerificationError
 
 from paywire_sandbox import RunningSandbox
+from paywire_sandbox.razorpay._timing import SETTLE_ALL
 from paywire_sandbox.testing import WebhookReceiver
 
 KEY_ID = "rzp_test_SdkKey00000001"
@@ -231,6 +232,9 @@ def test_registration_recurring_refund_and_token_delete(
     )
     assert client.utility.verify_payment_signature(charged) is True
     payment_id = charged["razorpay_payment_id"]
+    # Debited asynchronously (after the pre-debit notice); 48 h settles it, as documented.
+    assert client.payment.fetch(payment_id)["status"] == "created"
+    clean_sandbox.advance_clock(SETTLE_ALL)
     assert client.payment.fetch(payment_id)["status"] == "captured"
 
     key = {"X-Refund-Idempotency": f"refund-{uuid.uuid4().hex}"}
@@ -249,6 +253,8 @@ def test_registration_recurring_refund_and_token_delete(
         client.payment.refund(payment_id, {"amount": 100})
     refunds = client.payment.fetch_multiple_refund(payment_id)
     assert sorted(r["amount"] for r in refunds["items"]) == [10000, 39900]
+    assert client.refund.fetch(refund["id"])["status"] == "pending"
+    clean_sandbox.advance_clock(SETTLE_ALL)
     assert client.refund.fetch(refund["id"])["status"] == "processed"
     assert client.payment.fetch_refund_id(payment_id, rest["id"])["amount"] == 39900
     assert client.payment.fetch(payment_id)["status"] == "refunded"
@@ -259,24 +265,22 @@ def test_registration_recurring_refund_and_token_delete(
 
 
 @pytest.mark.parametrize(
-    ("outcome", "error", "reason"),
+    ("outcome", "reason"),
     [
-        ("insufficient_funds", BadRequestError, "insufficient_funds"),
-        ("decline", BadRequestError, "card_declined"),
-        ("expired", BadRequestError, "card_expired"),
-        ("processing_error", GatewayError, "gateway_technical_error"),
+        ("insufficient_funds", "insufficient_funds"),
+        ("decline", "card_declined"),
+        ("expired", "card_expired"),
+        ("processing_error", "gateway_technical_error"),
     ],
 )
-def test_recurring_failures_raise_the_sdks_errors(
-    clean_sandbox: RunningSandbox,
-    client: razorpay.Client,
-    outcome: str,
-    error: type[Exception],
-    reason: str,
+def test_recurring_failures_arrive_after_the_debit(
+    clean_sandbox: RunningSandbox, client: razorpay.Client, outcome: str, reason: str
 ) -> None:
     made = clean_sandbox.control("POST", "/razorpay/tokens", json={"outcome": outcome}).json()
     order = client.order.create({"amount": 10000, "currency": "INR"})
     body = {
+        "email": "renewals@example.com",
+        "contact": "+919123456780",
         "amount": 10000,
         "currency": "INR",
         "order_id": order["id"],
@@ -284,10 +288,32 @@ def test_recurring_failures_raise_the_sdks_errors(
         "token": made["token"]["id"],
         "recurring": "1",
     }
-    with pytest.raises(error):
-        client.payment.createRecurring(body)
+    charged = client.payment.createRecurring(body)
+    assert client.payment.fetch(charged["razorpay_payment_id"])["status"] == "created"
+    clean_sandbox.advance_clock(SETTLE_ALL)
     payments = client.order.payments(order["id"])["items"]
     assert [(p["status"], p["error_reason"]) for p in payments] == [("failed", reason)]
+
+
+def test_recurring_charge_needs_email_and_contact(
+    clean_sandbox: RunningSandbox, client: razorpay.Client
+) -> None:
+    made = clean_sandbox.control("POST", "/razorpay/tokens", json={"outcome": "success"}).json()
+    order = client.order.create({"amount": 10000, "currency": "INR"})
+    body = {
+        "email": "renewals@example.com",
+        "contact": "+919123456780",
+        "amount": 10000,
+        "currency": "INR",
+        "order_id": order["id"],
+        "customer_id": made["customer"]["id"],
+        "token": made["token"]["id"],
+        "recurring": "1",
+    }
+    for missing in ("email", "contact"):
+        partial = {k: v for k, v in body.items() if k != missing}
+        with pytest.raises(BadRequestError, match=f"The {missing} field is required."):
+            client.payment.createRecurring(partial)
 
 
 def test_injected_server_error_is_razorpay_shaped(

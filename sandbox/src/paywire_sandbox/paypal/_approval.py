@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
@@ -17,6 +16,7 @@ from paywire_sandbox.paypal._base import (
     PayPalBase,
     control_error,
     json_response,
+    loads_or_none,
     with_query,
 )
 from paywire_sandbox.paypal._models import (
@@ -36,6 +36,10 @@ from paywire_sandbox.paypal._requests import (
 )
 
 __all__ = ["ApprovalMixin"]
+
+# The approval form has two fields; far more, or a large body, is not a browser filling it in.
+_FORM_FIELDS = 20
+_FORM_LIMIT = 16 * 1024
 
 
 class ApprovalMixin(PayPalBase):
@@ -114,7 +118,14 @@ class ApprovalMixin(PayPalBase):
             return HTMLResponse(message_page("Not found", "This PayPal link is not valid."), 404)
         if request.method == "GET":
             return HTMLResponse(self._page_html(request, resource_id))
-        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        raw = await request.body()
+        try:
+            if len(raw) > _FORM_LIMIT:
+                raise ValueError("the form is too large")
+            form = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=_FORM_FIELDS)
+        except ValueError as error:
+            # No browser sends this page such a form: PayPal's page would refuse it too.
+            return HTMLResponse(message_page("Invalid request", str(error)), 400)
         action = form.get("action", ["approve"])[0]
         try:
             if action == "cancel":
@@ -161,7 +172,7 @@ class ApprovalMixin(PayPalBase):
         raw = await request.body()
         if not raw.strip():
             return {}
-        body = json.loads(raw)
+        body = loads_or_none(raw)
         if not isinstance(body, dict):
             raise ValueError("the body must be a JSON object")
         return body
@@ -175,8 +186,8 @@ class ApprovalMixin(PayPalBase):
             if outcome is None:
                 card = body.get("card")
                 outcome = outcome_for_card(card) if isinstance(card, str) else "success"
-            if outcome not in OUTCOMES:
-                return control_error(400, f"unknown outcome {outcome!r}; one of {sorted(OUTCOMES)}")
+            if not isinstance(outcome, str) or outcome not in OUTCOMES:
+                return control_error(400, f"unknown outcome; one of {sorted(OUTCOMES)}")
             url, status = self._complete(resource_id, outcome)
         except ValueError as error:
             return control_error(400, f"invalid JSON body: {error}")
@@ -205,16 +216,16 @@ class ApprovalMixin(PayPalBase):
         outcome = body.get("outcome")
         if outcome is None:
             outcome = outcome_for_card(card) if isinstance(card, str) else "success"
-        if outcome not in OUTCOMES:
-            return control_error(400, f"unknown outcome {outcome!r}; one of {sorted(OUTCOMES)}")
-        if card is not None and not (isinstance(card, str) and CARD_NUMBER_RE.match(card)):
+        if not isinstance(outcome, str) or outcome not in OUTCOMES:
+            return control_error(400, f"unknown outcome; one of {sorted(OUTCOMES)}")
+        if card is not None and not (isinstance(card, str) and CARD_NUMBER_RE.fullmatch(card)):
             return control_error(400, "card must be a string of 13 to 19 digits")
         expiry = body.get("expiry", "2030-12")
-        if not (isinstance(expiry, str) and EXPIRY_RE.match(expiry)):
+        if not (isinstance(expiry, str) and EXPIRY_RE.fullmatch(expiry)):
             return control_error(400, "expiry must look like YYYY-MM")
         customer = body.get("customer_id")
         if customer is not None and not (
-            isinstance(customer, str) and CUSTOMER_ID_RE.match(customer)
+            isinstance(customer, str) and CUSTOMER_ID_RE.fullmatch(customer)
         ):
             return control_error(400, "customer_id must be 1-22 characters of [0-9a-zA-Z_-]")
         merchant = body.get("merchant")
@@ -257,7 +268,7 @@ class ApprovalMixin(PayPalBase):
         except ValueError as error:
             return control_error(400, f"invalid JSON body: {error}")
         status = body.get("status")
-        if status not in {"COMPLETED", "DECLINED"}:
+        if not isinstance(status, str) or status not in {"COMPLETED", "DECLINED"}:
             return control_error(400, "status must be COMPLETED or DECLINED")
         if capture.status != "PENDING":
             return control_error(409, f"capture is {capture.status}, not PENDING")

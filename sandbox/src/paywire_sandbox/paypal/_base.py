@@ -32,11 +32,13 @@ from paywire_sandbox.paypal._models import (
     merchant_id,
     money,
 )
+from paywire_sandbox.paypal._schemas import RequestSchemas
 from paywire_sandbox.paypal._signing import SigningKey
 
 __all__ = [
     "APPROVAL_WINDOW",
     "DOCS",
+    "MAX_NESTING",
     "SCOPE",
     "TOKEN_LIFETIME",
     "Call",
@@ -46,6 +48,8 @@ __all__ = [
     "control_error",
     "iso_millis",
     "json_response",
+    "loads_or_none",
+    "nesting_within",
     "with_query",
 ]
 
@@ -77,13 +81,14 @@ DOCS = {
 
 @attrs.define
 class Call:
-    """One authenticated API request."""
+    """One authenticated API request; ``template`` is its route as PayPal's specs write it."""
 
     request: Request
     merchant: str
     base: str
     operation: str
     api: str
+    template: str = ""
 
     @property
     def request_id(self) -> str | None:
@@ -135,6 +140,8 @@ class PayPalBase(Fake):
         # The key outlives reset() so verifiers that cached the certificate keep working.
         self._key = SigningKey(not_before=ctx.clock.now())
         self._base = ""
+        #: PayPal's request schemas when its OpenAPI documents are at hand (see ``_schemas``).
+        self.schemas: RequestSchemas | None = RequestSchemas.load()
         self.reset()
 
     def reset(self) -> None:
@@ -161,15 +168,22 @@ class PayPalBase(Fake):
         return self._base
 
     def _api(
-        self, handler: Handler, operation: str, api: str, *, mockable: bool = True
+        self,
+        handler: Handler,
+        operation: str,
+        api: str,
+        *,
+        mockable: bool = True,
+        template: str = "",
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             debug_id = _ids.debug_id()
             try:
                 base = self._api_base(request)
-                call = Call(request, self._authenticate(request), base, operation, api)
+                call = Call(request, self._authenticate(request), base, operation, api, template)
                 if mockable:
                     self._negative_test(call)
+                self._check_query(call)
                 response = await handler(call)
             except PayPalError as error:
                 return json_response(error.body(debug_id, DOCS[api]), error.status, debug_id)
@@ -198,14 +212,29 @@ class PayPalBase(Fake):
             raise OAuthError(401, "invalid_token", "Access Token not found in cache")
         return found.client_id
 
+    def _check_query(self, call: Call) -> None:
+        """Query parameters against the operation's documented ones (when specs are loaded)."""
+        if self.schemas is None or not call.template:
+            return
+        query = dict(call.request.query_params)
+        method = call.request.method
+        problems = self.schemas.query_problems(method, call.template, query)
+        if problems:
+            raise problems[0].error(call.operation)
+
+    def check_body(self, call: Call, body: Any) -> None:
+        """``body`` against the operation's request schema (when specs are loaded)."""
+        if self.schemas is None or not call.template:
+            return
+        problems = self.schemas.body_problems(call.request.method, call.template, body)
+        if problems:
+            raise problems[0].error(call.operation)
+
     def _negative_test(self, call: Call) -> None:
         raw = call.request.headers.get("paypal-mock-response")
         if raw is None:
             return
-        try:
-            mock = json.loads(raw)
-        except ValueError:
-            mock = None
+        mock = loads_or_none(raw)
         code = mock.get("mock_application_codes") if isinstance(mock, dict) else None
         if not isinstance(code, str) or not code:
             raise PayPalError(
@@ -224,18 +253,13 @@ class PayPalBase(Fake):
             if allow_empty:
                 return {}
             raise PayPalError(400, "MALFORMED_REQUEST_JSON", operation=call.operation)
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            issue = (
-                "INVALID_PARAMETER_SYNTAX" if call.api == "payments" else "MALFORMED_REQUEST_JSON"
-            )
-            raise PayPalError(400, issue, operation=call.operation) from None
+        body = loads_or_none(raw)
         if not isinstance(body, dict):
             issue = (
                 "INVALID_PARAMETER_SYNTAX" if call.api == "payments" else "MALFORMED_REQUEST_JSON"
             )
             raise PayPalError(400, issue, operation=call.operation)
+        self.check_body(call, body)
         return body
 
     def _replayed(self, call: Call) -> str | None:
@@ -414,6 +438,42 @@ class PayPalBase(Fake):
                 out["payer"] = full["payer"]
         out["links"] = full["links"]
         return out
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+#: PayPal's request documents nest about ten levels; far deeper input is malformed, and would
+#: otherwise exhaust Python's recursion limit in the decoder or the schema check.
+MAX_NESTING = 64
+
+
+def loads_or_none(raw: str | bytes) -> Any:
+    """Strict JSON (no NaN/Infinity) nested at most :data:`MAX_NESTING` deep, or None: input
+    that is not such JSON is the caller's malformed request, not a sandbox failure."""
+    try:
+        value = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return None
+    return value if nesting_within(value, MAX_NESTING) else None
+
+
+def nesting_within(value: object, limit: int) -> bool:
+    """Whether ``value`` nests arrays/objects at most ``limit`` deep (checked without recursion)."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: list[object] = list(item.values())
+        elif isinstance(item, list):
+            children = list(item)
+        else:
+            continue
+        if depth >= limit:
+            return False
+        stack.extend((child, depth + 1) for child in children)
+    return True
 
 
 class Conflict(Exception):

@@ -318,8 +318,8 @@ class PayPalError(Exception):
 def _short_repr(value: object) -> str:
     try:
         text = json.dumps(value)
-    except (TypeError, ValueError):
-        text = repr(value)
+    except (TypeError, ValueError, RecursionError):
+        text = type(value).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
 

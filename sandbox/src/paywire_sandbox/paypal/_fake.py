@@ -12,10 +12,15 @@ Rules worth knowing (each mirrors PayPal unless marked *sandbox*):
 * **Orders.** ``intent`` must be ``CAPTURE`` (*sandbox:* ``AUTHORIZE`` is a 400 ``NOT_SUPPORTED``).
   With ``payment_source.paypal.experience_context`` the order is ``PAYER_ACTION_REQUIRED`` with a
   ``payer-action`` link; without ``payment_source`` it is ``CREATED`` with an ``approve`` link
-  (``application_context`` supplies return/cancel URLs then). Unknown fields are ignored, as
-  PayPal's Orders API does. ``invoice_id`` is unique per merchant: an invoice id that a
-  completed (or pending) capture has used cannot be used by a new order, nor captured again
-  (422 ``DUPLICATE_INVOICE_ID``); abandoned orders do not use it up.
+  (``application_context`` supplies return/cancel URLs then). ``invoice_id`` is unique per
+  merchant: an invoice id that a completed (or pending) capture has used cannot be used by a
+  new order, nor captured again (422 ``DUPLICATE_INVOICE_ID``); abandoned orders do not use
+  it up.
+* **Request schemas.** With PayPal's OpenAPI documents at hand (``$PAYWIRE_PAYPAL_SPECS`` or
+  ``shared/reference/paypal`` beside the repository) every body and query is checked against
+  the operation's request schema first: 400 ``INVALID_REQUEST`` naming the field, and
+  ``NOT_SUPPORTED`` for a member the schema does not declare (see :mod:`._schemas`). Without
+  them the fake's own checks below apply and undocumented members are ignored.
 * **Amounts.** Decimal strings with at most the currency's decimals (``HUF``, ``JPY``, ``TWD``:
   none; the other supported currencies: two). Too many decimals is 422 ``DECIMAL_PRECISION``
   (refunds: ``DECIMALS_NOT_SUPPORTED`` for currencies without decimals); an unsupported currency
@@ -189,13 +194,19 @@ class PayPalFake(OrdersMixin, PaymentsMixin, VaultMixin, ApprovalMixin):
         routes: list[BaseRoute] = [
             Route("/v1/oauth2/token", self._oauth_token, methods=["POST"]),
             *(
-                Route(path, self._api(handler, operation, api), methods=[method])
+                Route(path, self._api(handler, operation, api, template=path), methods=[method])
                 for path, method, handler, operation, api in api_table
             ),
             # Negative testing (PayPal-Mock-Response) applies to the payment APIs only.
             Route(
                 "/v1/notifications/verify-webhook-signature",
-                self._api(self._verify_signature, "notifications", "notifications", mockable=False),
+                self._api(
+                    self._verify_signature,
+                    "notifications",
+                    "notifications",
+                    mockable=False,
+                    template="/v1/notifications/verify-webhook-signature",
+                ),
                 methods=["POST"],
             ),
             Route(

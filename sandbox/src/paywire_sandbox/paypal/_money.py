@@ -60,7 +60,7 @@ def decimals_of(currency: str) -> int:
 
 def parse_value(value: object) -> Decimal:
     """Parse a ``Money.value`` string, or raise :class:`AmountProblem` (400) if it is not one."""
-    if not isinstance(value, str) or len(value) > 32 or not _VALUE_RE.match(value):
+    if not isinstance(value, str) or len(value) > 32 or not _VALUE_RE.fullmatch(value):
         raise AmountProblem(400, "INVALID_PARAMETER_SYNTAX")
     return Decimal(value)
 
@@ -75,7 +75,7 @@ def check_amount(
     too large an amount is a 422. ``no_decimals_issue`` names the issue used when a currency without
     decimals gets some (Orders say ``DECIMAL_PRECISION``; refunds ``DECIMALS_NOT_SUPPORTED``).
     """
-    if not isinstance(currency, str) or not _CODE_RE.match(currency):
+    if not isinstance(currency, str) or not _CODE_RE.fullmatch(currency):
         raise AmountProblem(400, "INVALID_PARAMETER_SYNTAX", "currency_code")
     amount = parse_value(value)
     if currency not in SUPPORTED_CURRENCIES:

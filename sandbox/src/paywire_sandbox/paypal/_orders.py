@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.responses import Response
@@ -12,6 +11,7 @@ from paywire_sandbox.paypal._base import (
     Call,
     PayPalBase,
     json_response,
+    loads_or_none,
 )
 from paywire_sandbox.paypal._errors import PayPalError
 from paywire_sandbox.paypal._models import (
@@ -128,13 +128,10 @@ class OrdersMixin(PayPalBase):
     async def _patch_order(self, call: Call) -> Response:
         order = self._order(call, call.request.path_params["id"])
         op = call.operation
-        raw = await call.request.body()
-        try:
-            patch = json.loads(raw)
-        except ValueError:
-            patch = None
+        patch = loads_or_none(await call.request.body())
         if not isinstance(patch, list) or not patch:
             raise PayPalError(400, "MALFORMED_REQUEST_JSON", operation=op)
+        self.check_body(call, patch)
         if order.status == "COMPLETED":
             raise PayPalError(422, "ORDER_ALREADY_COMPLETED", operation=op)
         changes = [self._patch_change(order, entry, index, op) for index, entry in enumerate(patch)]
@@ -168,7 +165,7 @@ class OrdersMixin(PayPalBase):
         path = as_string(entry["path"], f"/{index}/path", op, max_len=1000)
         if verb != "remove" and entry.get("value") is None:
             raise PayPalError(422, "PATCH_VALUE_REQUIRED", field=path, operation=op)
-        match = PATCH_PATH_RE.match(path)
+        match = PATCH_PATH_RE.fullmatch(path)
         if match is None:
             issue = "NOT_PATCHABLE" if path.startswith("/") else "INVALID_JSON_POINTER_FORMAT"
             raise PayPalError(422, issue, field=path, operation=op)

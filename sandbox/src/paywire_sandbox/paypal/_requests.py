@@ -32,6 +32,7 @@ __all__ = [
     "PAYMENT_TYPES",
     "SHIPPING_PREFERENCES",
     "USAGES",
+    "USAGE_PATTERNS",
     "USAGE_TYPES",
     "USER_ACTIONS",
     "OrderRequest",
@@ -72,6 +73,14 @@ CUSTOMER_TYPES = {"CONSUMER", "BUSINESS"}
 PAYMENT_INITIATORS = {"CUSTOMER", "MERCHANT"}
 PAYMENT_TYPES = {"ONE_TIME", "RECURRING", "UNSCHEDULED"}
 USAGES = {"FIRST", "SUBSEQUENT", "DERIVED"}
+USAGE_PATTERNS = {
+    "IMMEDIATE",
+    "DEFERRED",
+    "RECURRING_PREPAID",
+    "RECURRING_POSTPAID",
+    "THRESHOLD_PREPAID",
+    "THRESHOLD_POSTPAID",
+}
 
 
 def require(obj: dict[str, Any], key: str, field: str, op: str) -> Any:
@@ -206,8 +215,8 @@ def parse_units(raw: Any, op: str) -> list[PurchaseUnit]:
         )
         description = unit.get("description")
         if description is not None:
-            # PayPal keeps the first 127 characters of a longer description.
-            description = as_string(description, f"{where}/description", op, max_len=10_000)[:127]
+            # PayPal's schema: at most 127 characters.
+            description = as_string(description, f"{where}/description", op, max_len=127)
         breakdown = unit["amount"].get("breakdown")
         items = unit.get("items")
         units.append(
@@ -237,14 +246,23 @@ def parse_units(raw: Any, op: str) -> list[PurchaseUnit]:
     return units
 
 
-def parse_stored_credential(raw: Any, field: str, op: str) -> dict[str, Any]:
-    """A ``stored_credential`` object (checked, kept as given)."""
+def parse_stored_credential(raw: Any, field: str, op: str, kind: str = "card") -> dict[str, Any]:
+    """A ``stored_credential`` object (checked, kept as given).
+
+    Cards need ``payment_initiator`` and ``payment_type``; a PayPal wallet's has no
+    ``payment_type`` but usage patterns, and needs only ``payment_initiator``.
+    """
     stored = as_object(raw, field, op)
     out: dict[str, Any] = {}
+    required = ("payment_initiator", "payment_type") if kind == "card" else ("payment_initiator",)
+    for key in required:
+        require(stored, key, f"{field}/{key}", op)
     checks = (
         ("payment_initiator", PAYMENT_INITIATORS),
         ("payment_type", PAYMENT_TYPES),
         ("usage", USAGES),
+        ("usage_pattern", USAGE_PATTERNS),
+        ("charge_pattern", USAGE_PATTERNS),
     )
     for key, allowed in checks:
         if stored.get(key) is not None:
@@ -290,7 +308,7 @@ def parse_order(body: dict[str, Any], op: str) -> OrderRequest:
         )
     if detail.get("stored_credential") is not None:
         request.stored_credential = parse_stored_credential(
-            detail["stored_credential"], f"/payment_source/{kind}/stored_credential", op
+            detail["stored_credential"], f"/payment_source/{kind}/stored_credential", op, kind
         )
     if kind == "card":
         if request.vault_id is None:
@@ -340,6 +358,7 @@ def parse_wallet_attributes(raw: Any, request: OrderRequest, op: str) -> None:
     out: dict[str, Any] = {
         "store_in_vault": as_enum(store, {"ON_SUCCESS"}, f"{field}/vault/store_in_vault", op)
     }
+    require(vault, "usage_type", f"{field}/vault/usage_type", op)  # required by the schema
     out.update(wallet_preferences(vault, f"{field}/vault", op))
     if request.vault_id is not None:
         raise PayPalError(422, "INCOMPATIBLE_PARAMETER_VALUE", field=f"{field}/vault", operation=op)
@@ -349,7 +368,7 @@ def parse_wallet_attributes(raw: Any, request: OrderRequest, op: str) -> None:
 def check_customer_id(value: Any, field: str, op: str) -> str:
     """A vault customer id: up to 22 characters of ``[0-9a-zA-Z_-]``."""
     customer_id = as_string(value, field, op, max_len=22)
-    if not CUSTOMER_ID_RE.match(customer_id):
+    if not CUSTOMER_ID_RE.fullmatch(customer_id):
         raise PayPalError(
             400, "INVALID_PARAMETER_SYNTAX", field=field, value=customer_id, operation=op
         )
@@ -380,7 +399,7 @@ def wallet_preferences(obj: dict[str, Any], field: str, op: str) -> dict[str, An
 def card_details(number: str, expiry: str, name: str | None) -> dict[str, str]:
     """The card fields PayPal shows for a vaulted card."""
     card = {"brand": card_brand(number), "last_digits": number[-4:], "expiry": expiry}
-    if name is not None and CARD_NAME_RE.match(name):
+    if name is not None and CARD_NAME_RE.fullmatch(name):
         card["name"] = name
     return card
 
@@ -389,11 +408,8 @@ def card_details(number: str, expiry: str, name: str | None) -> dict[str, str]:
 
 
 def positive_int(raw: str, field: str, op: str) -> int:
-    """A query parameter that must be a positive integer."""
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
+    """A query parameter that must be a positive integer (ASCII digits: ``int()`` takes more)."""
+    value = int(raw) if re.fullmatch(r"[0-9]{1,9}", raw) else 0
     if value < 1:
         raise PayPalError(
             400, "INVALID_PARAMETER_VALUE", field=field, value=raw, location="query", operation=op

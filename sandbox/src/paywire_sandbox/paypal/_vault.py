@@ -92,14 +92,14 @@ class VaultMixin(PayPalBase):
                 max_len=19,
                 min_len=13,
             )
-            if not CARD_NUMBER_RE.match(number):
+            if not CARD_NUMBER_RE.fullmatch(number):
                 raise PayPalError(
                     400, "INVALID_PARAMETER_SYNTAX", field=f"{field}/number", operation=op
                 )
             expiry = as_string(
                 require(detail, "expiry", f"{field}/expiry", op), f"{field}/expiry", op, max_len=7
             )
-            if not EXPIRY_RE.match(expiry):
+            if not EXPIRY_RE.fullmatch(expiry):
                 raise PayPalError(
                     400,
                     "INVALID_PARAMETER_SYNTAX",
@@ -262,7 +262,18 @@ class VaultMixin(PayPalBase):
         return json_response(self._payment_token_of(call).render(call.base))
 
     async def _delete_payment_token(self, call: Call) -> Response:
-        token = self._payment_token_of(call)
+        token = self._payment_tokens.get(call.request.path_params["id"])
+        if token is None or token.merchant != call.merchant:
+            # PayPal's spec lists 204, 400, 403 and 500 for this call, no 404: an id that names
+            # no token (already deleted, or never made) is a bad request here.
+            raise PayPalError(
+                400,
+                "INVALID_RESOURCE_ID",
+                field="id",
+                value=call.request.path_params["id"],
+                location="path",
+                operation=call.operation,
+            )
         del self._payment_tokens[token.id]
         self._emit(
             "VAULT.PAYMENT-TOKEN.DELETED",

@@ -17,8 +17,11 @@ Errors
     ``{"error": {"code", "description", "source", "step", "reason", "metadata", "field"?}}``.
     Razorpay answers **400** (not 404) with "The id provided does not exist" for an unknown id, and
     400 "The requested URL was not found on the server." for an unknown path; the fake does the
-    same. Unknown body fields → "<names> is/are not required and should not be sent". A request
-    body that is not a JSON object → 400 (the wording for that one is the sandbox's own). An
+    same. Body members Razorpay does not document (:mod:`._params`) → "<names> is/are not
+    required and should not be sent". A request body that is not a JSON object (or nests deeper
+    than 64 levels) → 400 (the wording for that one is the sandbox's own); so is a hosted-page
+    form no browser would send. Customer names: 3-50 letters, digits, spaces and ``.'/@()``;
+    contacts: at least 8 digits. An
     unexpected exception is a 500 ``SERVER_ERROR`` whose description starts "sandbox internal
     error", never a card error.
 
@@ -41,31 +44,39 @@ with ``count``/``skip``/``from``/``to``: ``GET /v1/customers``, ``/v1/orders``, 
       ``fail_existing`` is ``"0"``, which returns it), ``GET /v1/customers/{id}``.
     - ``POST /v1/orders`` (amount, currency, receipt, notes, payment_capture (default true),
       partial_payment, first_payment_min_amount, and for a card mandate registration
-      ``customer_id`` + ``method: "card"`` + ``token{max_amount, expire_at, frequency, notes}``),
+      ``customer_id`` + ``method: "card"`` + ``token{max_amount, expire_at, frequency, notes}``
+      (INR only), and the pre-debit ``notification{token_id, payment_after}``, recorded),
       ``GET /v1/orders/{id}``, ``GET /v1/orders/{id}/payments``; ``GET /v1/orders`` also
       takes Razorpay's ``receipt`` filter (exact match).
-    - ``GET /v1/payments/{id}``, ``POST /v1/payments/{id}/capture``,
+    - ``GET /v1/payments/{id}``, ``POST /v1/payments/{id}/capture`` (amount, currency),
       ``POST /v1/payments/create/recurring`` (order_id, customer_id, token, amount = order amount,
-      currency = order currency, recurring, email, contact, description, notes) →
+      currency = order currency = INR, recurring, email, contact, description, notes) →
       ``{razorpay_payment_id, razorpay_order_id, razorpay_signature}`` where the signature is
-      hex HMAC-SHA256(key_secret, "order_id|payment_id"). The token's card decides the outcome
-      (see :mod:`paywire_sandbox.razorpay._cards`); a failure answers with the card's error
-      (``reason``/``source``/``step``, ``metadata{payment_id, order_id}``) and fires
-      ``payment.failed``. Amount above the token's ``max_amount`` or a token past ``expired_at``
-      is refused with Razorpay's card-mandate wording.
+      hex HMAC-SHA256(key_secret, "order_id|payment_id"). **Asynchronous, as on Razorpay:** the
+      payment stays ``created`` (order ``attempted``) until its debit 36 h 5 min later (see
+      :mod:`._timing`); then the token's card decides (:mod:`._cards`): ``payment.authorized``,
+      ``payment.captured`` (if the order captures) and ``order.paid``, or ``payment.failed``
+      with the card's ``error_reason``/``error_source``/``error_step``. A second charge on an
+      order whose first is pending is refused. Amount above the token's ``max_amount`` or a
+      token past ``expired_at`` is refused at once with Razorpay's card-mandate wording.
     - ``GET /v1/customers/{id}/tokens``, ``GET``/``DELETE /v1/customers/{id}/tokens/{token_id}``
       (delete → ``{"deleted": true}`` and, as an assumption, a ``token.cancelled`` webhook).
     - ``POST /v1/payments/{id}/refund`` (amount (default: what is left), speed normal|optimum,
       notes, receipt (unique per payment)), ``GET /v1/payments/{id}/refunds[/{refund_id}]``,
-      ``GET /v1/refunds/{id}``. Refunds are ``processed`` at once and fire ``refund.created`` then
-      ``refund.processed``. Header ``X-Refund-Idempotency`` (≥10 of ``[A-Za-z0-9_-]``): the same
+      ``GET /v1/refunds/{id}``. Refunds start ``pending`` (``refund.created``) and become
+      ``processed`` later (``refund.processed``; optimum after 5 min, normal after 24 h), or
+      ``failed`` (``refund.failed``) for a normal refund of a payment over six months old.
+      **Advancing the sandbox clock by 48 h settles every pending recurring payment and
+      refund** (a stable contract); anything due also settles on the next request. Header
+      ``X-Refund-Idempotency`` (≥10 of ``[A-Za-z0-9_-]``): the same
       key and body replay the first successful answer; the same key with another body (or
       payment) → 409 "Different request with the same idempotency key has already been
       processed.". Failed requests are not remembered, so they can be retried under their key.
-    - ``POST /v1/subscription_registration/auth_links`` (card registration link: customer or
-      customer_id, type ``link``, amount (≥ ₹1), currency INR, description,
-      subscription_registration{method ``card``, max_amount, expire_at, frequency}, receipt,
-      sms_notify, email_notify, expire_by, notes) → ``invoice`` entity with ``short_url``;
+    - ``POST /v1/subscription_registration/auth_links`` (card registration link: customer{name,
+      email, contact} (all mandatory; ``customer_id`` is not accepted), type ``link``, amount
+      (≥ ₹1), currency INR, description, subscription_registration{method ``card``,
+      max_amount, frequency, expire_at?}, receipt, sms_notify, email_notify, expire_by, notes)
+      → ``invoice`` entity with ``short_url``;
       ``GET /v1/invoices/{id}``.
 
 Hosted pages (``GET``/``POST /razorpay/pay/{id}``, form ``#card-number``, ``#pay``)
@@ -121,6 +132,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -132,8 +146,15 @@ from paywire_sandbox.razorpay._cards import OUTCOME_CARDS, CardFailure, TestCard
 from paywire_sandbox.razorpay._entities import Entity
 from paywire_sandbox.razorpay._errors import BAD_REQUEST, SERVER, RazorpayError, error_body
 from paywire_sandbox.razorpay._ids import digest_id, new_id
-from paywire_sandbox.razorpay._input import Fields, read_json
+from paywire_sandbox.razorpay._input import Fields, query_integer, read_json
 from paywire_sandbox.razorpay._money import check_amount, check_currency
+from paywire_sandbox.razorpay._params import DOCUMENTED
+from paywire_sandbox.razorpay._timing import (
+    NORMAL_REFUND_DELAY,
+    OPTIMUM_REFUND_DELAY,
+    RECURRING_DEBIT_DELAY,
+    REFUND_WINDOW,
+)
 
 __all__ = ["ACCOUNT_ID", "RazorpayFake"]
 
@@ -159,6 +180,16 @@ _FREQUENCIES = (
     "as_presented",
 )
 _DEFAULT_TOKEN_LIFETIME = 10 * 365 * 24 * 3600
+# Razorpay's customer name rule: "Alphanumeric value with period (.), apostrophe ('), forward
+# slash (/), at (@) and parentheses are allowed. The name must be between 3-50 characters".
+_CUSTOMER_NAME = re.compile(r"[A-Za-z0-9 .'/@()]*")
+_CUSTOMER_NAME_LENGTH = (3, 50)
+# "Contact number should be at least 8 digits, including country code" (at most 15 characters).
+_CONTACT = re.compile(r"\+?[0-9]{8,15}")
+# A hosted page's form has one field; anything much bigger is not a browser filling it in.
+_PAGE_FORM_FIELDS = 20
+_PAGE_FORM_PART = 4096
+_BODY = DOCUMENTED
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
@@ -226,6 +257,15 @@ def _check_unpaid(order: Entity) -> None:
         )
 
 
+def _check_recurring_currency(currency: str) -> None:
+    """Card mandates and their debits are INR only ("Currently, only INR is supported")."""
+    if currency != "INR":
+        raise RazorpayError(
+            "Currency is not supported. Recurring card payments accept only INR",
+            field="currency",
+        )
+
+
 def _json(data: object, status: int = 200) -> Response:
     return Response(json.dumps(data), status_code=status, media_type="application/json")
 
@@ -235,13 +275,38 @@ def _hmac_hex(secret: str, message: str | bytes) -> str:
     return hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
 
 
-def _contact(fields: Fields, name: str = "contact") -> str | None:
-    value = fields.raw(name)
+def _contact(fields: Fields, name: str = "contact", *, required: bool = False) -> str | None:
+    value = fields.require(name) if required else fields.raw(name)
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return fields.string(name, max_length=15)
+        value = str(value)
+    else:
+        value = fields.string(name, max_length=15)
+    if value is None or not _CONTACT.fullmatch(value):
+        raise RazorpayError(
+            "Contact number should be at least 8 digits, including country code",
+            field=fields.name_of(name),
+        )
+    return value
+
+
+def _customer_name(fields: Fields, name: str = "name", *, required: bool = False) -> str | None:
+    """A customer's name under Razorpay's rule (3-50 letters, digits, spaces and ``.'/@()``)."""
+    value = fields.string(name, required=required)
+    if value is None:
+        return None
+    shortest, longest = _CUSTOMER_NAME_LENGTH
+    where = fields.name_of(name)
+    if len(value) < shortest:
+        raise RazorpayError(f"The {where} must be at least {shortest} characters.", field=where)
+    if len(value) > longest:
+        raise RazorpayError(
+            f"The {where} may not be greater than {longest} characters.", field=where
+        )
+    if not _CUSTOMER_NAME.fullmatch(value):
+        raise RazorpayError(f"The {where} format is invalid.", field=where)
+    return value
 
 
 def _with_query(url: str, params: Mapping[str, str]) -> str:
@@ -280,6 +345,13 @@ class RazorpayFake(Fake):
         self._token_cards: dict[str, TestCard] = {}
         self._token_customer: dict[str, str] = {}
         self._invoices: dict[str, Entity] = {}
+        # What settles later, by the sandbox clock: payment id / refund id -> when.
+        self._debits_due: dict[str, int] = {}
+        self._refunds_due: dict[str, int] = {}
+
+    def on_clock_advanced(self) -> None:
+        """Debit the recurring payments and process the refunds whose time has come."""
+        self._settle_due()
 
     def sign_webhook(
         self, body: bytes, endpoint: WebhookEndpoint, timestamp: int
@@ -363,6 +435,8 @@ class RazorpayFake(Fake):
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             try:
+                # Time passes on its own too (a served sandbox left running for two days).
+                self._settle_due()
                 return await handler(request)
             except RazorpayError as exc:
                 return exc.response()
@@ -434,11 +508,8 @@ class RazorpayFake(Fake):
         limits: dict[str, int] = {}
         for name in ("count", "skip", "from", "to"):
             raw = fields.raw(name)
-            if raw is None:
-                continue
-            if not isinstance(raw, str) or not raw.isdigit():
-                raise RazorpayError(f"The {name} must be an integer.", field=name)
-            limits[name] = int(raw)
+            if isinstance(raw, str):
+                limits[name] = query_integer(raw, name)
         count = limits.get("count", 10)
         if count > 100:
             raise RazorpayError("The count may not be greater than 100.", field="count")
@@ -461,11 +532,8 @@ class RazorpayFake(Fake):
     # ------------------------------------------------------------------ customers
 
     async def _create_customer(self, request: Request, caller: _Caller) -> Response:
-        fields = Fields(
-            await read_json(request),
-            ["name", "email", "contact", "fail_existing", "gstin", "notes"],
-        )
-        name = fields.string("name", max_length=50)
+        fields = Fields(await read_json(request), _BODY["POST", "/v1/customers"].names)
+        name = _customer_name(fields)
         email = fields.string("email", max_length=64)
         contact = _contact(fields)
         fail_existing = fields.boolean("fail_existing")
@@ -565,21 +633,9 @@ class RazorpayFake(Fake):
 
     # ------------------------------------------------------------------ orders
 
-    _ORDER_FIELDS = (
-        "amount",
-        "currency",
-        "receipt",
-        "notes",
-        "payment_capture",
-        "partial_payment",
-        "first_payment_min_amount",
-        "customer_id",
-        "method",
-        "token",
-    )
-
     async def _create_order(self, request: Request, caller: _Caller) -> Response:
-        fields = Fields(await read_json(request), self._ORDER_FIELDS)
+        documented = _BODY["POST", "/v1/orders"]
+        fields = Fields(await read_json(request), documented.names)
         currency = check_currency(fields.require("currency"))
         amount = check_amount(fields.require("amount"), currency)
         receipt = fields.string("receipt", max_length=40)
@@ -591,15 +647,15 @@ class RazorpayFake(Fake):
         if customer_id is not None:
             self._lookup(self._customers, customer_id)
         method = fields.choice("method", ["card"])
-        token_fields = fields.obj(
-            "token", ["max_amount", "expire_at", "frequency", "notes", "recurring_value"]
-        )
+        token_fields = fields.obj("token", documented.nested["token"].names)
+        notification = self._notification(fields, documented.nested["notification"].names)
         registration: entities.Registration | None = None
         if token_fields is not None:
             if customer_id is None:
                 raise RazorpayError("The customer_id field is required.", field="customer_id")
             if method is None:
                 raise RazorpayError("The method field is required.", field="method")
+            _check_recurring_currency(currency)
             registration = self._registration(token_fields, customer_id, currency)
         order = self._new_order(
             amount,
@@ -612,7 +668,23 @@ class RazorpayFake(Fake):
             first_min=first_min,
             registration=registration,
         )
+        if notification is not None:
+            order["notification"] = notification
         return _json(order)
+
+    def _notification(self, fields: Fields, allowed: frozenset[str]) -> Entity | None:
+        """An order's pre-debit ``notification`` object (recorded; the debit timing is the
+        sandbox's fixed delay, see ``_timing``)."""
+        details = fields.obj("notification", allowed)
+        if details is None:
+            return None
+        token_id = details.text("token_id")
+        if token_id not in self._tokens:
+            raise RazorpayError.not_found()
+        payment_after = details.integer("payment_after")
+        if payment_after is None:
+            payment_after = self._now() + RECURRING_DEBIT_DELAY
+        return {"token_id": token_id, "payment_after": payment_after, "id": new_id("notification")}
 
     def _registration(
         self, token: Fields, customer_id: str, currency: str
@@ -757,10 +829,10 @@ class RazorpayFake(Fake):
 
     async def _capture(self, request: Request, caller: _Caller) -> Response:
         payment = self._lookup(self._payments, request.path_params["id"])
-        fields = Fields(await read_json(request), ["amount", "currency"])
+        fields = Fields(await read_json(request), _BODY["POST", "/v1/payments/{id}/capture"].names)
         amount = check_amount(fields.require("amount"), payment["currency"])
-        currency = fields.raw("currency")
-        if currency is not None and check_currency(currency) != payment["currency"]:
+        currency = fields.require("currency")  # mandatory in Razorpay's capture reference
+        if check_currency(currency) != payment["currency"]:
             raise RazorpayError("Currency should be same as payment currency", field="currency")
         if payment["status"] != "authorized":
             raise RazorpayError(
@@ -773,21 +845,10 @@ class RazorpayFake(Fake):
         self._capture_payment(payment, self._orders[payment["order_id"]])
         return _json(payment)
 
-    _RECURRING_FIELDS = (
-        "email",
-        "contact",
-        "amount",
-        "currency",
-        "order_id",
-        "customer_id",
-        "token",
-        "recurring",
-        "description",
-        "notes",
-    )
-
     async def _create_recurring(self, request: Request, caller: _Caller) -> Response:
-        fields = Fields(await read_json(request), self._RECURRING_FIELDS)
+        fields = Fields(
+            await read_json(request), _BODY["POST", "/v1/payments/create/recurring"].names
+        )
         order_id = fields.text("order_id")
         customer_id = fields.text("customer_id")
         token_id = fields.text("token")
@@ -798,13 +859,16 @@ class RazorpayFake(Fake):
             raise RazorpayError("The recurring field is required.", field="recurring")
         if not recurring:
             raise RazorpayError("The selected recurring is invalid.", field="recurring")
-        email = fields.string("email")
-        contact = _contact(fields)
+        email = fields.text("email", max_length=64)
+        contact = _contact(fields, required=True)
         description = fields.string("description", max_length=255)
         notes = fields.notes()
+        _check_recurring_currency(currency)
         order = self._lookup(self._orders, order_id)
         token = self._customer_token(customer_id, token_id)
         _check_unpaid(order)
+        if any(self._payments[p]["order_id"] == order_id for p in self._debits_due):
+            raise RazorpayError("A payment for this order is already being processed")
         if currency != order["currency"]:
             raise RazorpayError("Currency should be same as order currency", field="currency")
         if amount != order["amount"]:
@@ -827,10 +891,8 @@ class RazorpayFake(Fake):
             recurring=True,
         )
         token["used_at"] = self._now()
-        failure = self._attempt(payment, order, card)
-        if failure is not None:
-            body = _failure_error(failure, payment["id"], order["id"])
-            return _json(body, status=failure.status)
+        # The debit happens later (see _timing): the payment stays ``created`` until then.
+        self._debits_due[payment["id"]] = self._now() + RECURRING_DEBIT_DELAY
         return _json(
             {
                 "razorpay_payment_id": payment["id"],
@@ -838,6 +900,45 @@ class RazorpayFake(Fake):
                 "razorpay_signature": _hmac_hex(caller.secret, f"{order['id']}|{payment['id']}"),
             }
         )
+
+    # ------------------------------------------------------------------ settlement
+
+    def _settle_due(self) -> None:
+        """Debit due recurring payments and settle due refunds, oldest first."""
+        now = self._now()
+        for payment_id, due in sorted(self._debits_due.items(), key=lambda item: item[1]):
+            if due <= now:
+                del self._debits_due[payment_id]
+                self._debit(self._payments[payment_id])
+        for refund_id, due in sorted(self._refunds_due.items(), key=lambda item: item[1]):
+            if due <= now:
+                del self._refunds_due[refund_id]
+                self._settle_refund(self._refunds[refund_id])
+
+    def _debit(self, payment: Entity) -> None:
+        """The bank debits a recurring payment: its token's card decides (payment.failed or
+        payment.authorized, then payment.captured and order.paid if the order captures)."""
+        order = self._orders[payment["order_id"]]
+        self._attempt(payment, order, self._token_cards[payment["token_id"]])
+
+    def _settle_refund(self, refund: Entity) -> None:
+        payment = self._payments[refund["payment_id"]]
+        too_old = refund["created_at"] - payment["created_at"] > REFUND_WINDOW
+        if refund["speed_requested"] == "normal" and too_old:
+            refund["status"] = "failed"
+            payment["amount_refunded"] -= refund["amount"]
+            if payment["amount_refunded"] == 0:
+                payment["refund_status"] = None
+            else:
+                payment["refund_status"] = "partial"
+            payment["status"] = "captured"
+            self._emit("refund.failed", {"refund": refund, "payment": payment})
+            return
+        refund["status"] = "processed"
+        instant = refund["speed_requested"] == "optimum"
+        refund["speed_processed"] = "instant" if instant else "normal"
+        refund["acquirer_data"] = {"arn": new_id("")[:10].upper()}
+        self._emit("refund.processed", {"refund": refund, "payment": payment})
 
     # ------------------------------------------------------------------ refunds
 
@@ -873,7 +974,7 @@ class RazorpayFake(Fake):
 
     def _do_refund(self, payment_id: str, data: Mapping[str, object]) -> Response:
         payment = self._lookup(self._payments, payment_id)
-        fields = Fields(data, ["amount", "speed", "notes", "receipt"])
+        fields = Fields(data, _BODY["POST", "/v1/payments/{id}/refund"].names)
         currency = payment["currency"]
         remaining = payment["amount"] - payment["amount_refunded"]
         raw_amount = fields.raw("amount")
@@ -907,10 +1008,8 @@ class RazorpayFake(Fake):
         if fully:
             payment["status"] = "refunded"
         self._emit("refund.created", {"refund": refund, "payment": payment})
-        refund["status"] = "processed"
-        refund["speed_processed"] = "instant" if speed == "optimum" else "normal"
-        refund["acquirer_data"] = {"arn": new_id("")[:10].upper()}
-        self._emit("refund.processed", {"refund": refund, "payment": payment})
+        delay = OPTIMUM_REFUND_DELAY if speed == "optimum" else NORMAL_REFUND_DELAY
+        self._refunds_due[refund["id"]] = self._now() + delay
         return _json(refund)
 
     async def _payment_refunds(self, request: Request, caller: _Caller) -> Response:
@@ -933,26 +1032,9 @@ class RazorpayFake(Fake):
 
     # ------------------------------------------------------------------ payment links
 
-    _LINK_FIELDS = (
-        "amount",
-        "currency",
-        "accept_partial",
-        "first_min_partial_amount",
-        "expire_by",
-        "reference_id",
-        "description",
-        "customer",
-        "notify",
-        "reminder_enable",
-        "notes",
-        "callback_url",
-        "callback_method",
-        "upi_link",
-    )
-
     async def _create_link(self, request: Request, caller: _Caller) -> Response:
-        fields = Fields(await read_json(request), self._LINK_FIELDS)
-        currency = check_currency(fields.raw("currency") or "INR")
+        fields = Fields(await read_json(request), _BODY["POST", "/v1/payment_links"].names)
+        currency = check_currency(fields.string("currency") or "INR")
         amount = check_amount(fields.require("amount"), currency)
         if fields.boolean("upi_link"):
             raise RazorpayError(
@@ -990,7 +1072,7 @@ class RazorpayFake(Fake):
             )
         description = fields.string("description", max_length=2048)
         customer_out = self._link_customer(fields)
-        notify = fields.obj("notify", ["sms", "email", "whatsapp"])
+        notify = fields.obj("notify", _BODY["POST", "/v1/payment_links"].nested["notify"].names)
         notify_out = {
             name: bool(notify.boolean(name)) if notify else False
             for name in ("sms", "email", "whatsapp")
@@ -1030,7 +1112,8 @@ class RazorpayFake(Fake):
 
     @staticmethod
     def _link_customer(fields: Fields) -> dict[str, str]:
-        customer = fields.obj("customer", ["name", "email", "contact"])
+        allowed = _BODY["POST", "/v1/payment_links"].nested["customer"].names
+        customer = fields.obj("customer", allowed)
         result: dict[str, str] = {}
         if customer is None:
             return result
@@ -1084,10 +1167,7 @@ class RazorpayFake(Fake):
 
     async def _update_link(self, request: Request, caller: _Caller) -> Response:
         link = self._link(request.path_params["id"])
-        fields = Fields(
-            await read_json(request),
-            ["reference_id", "expire_by", "notes", "accept_partial", "reminder_enable"],
-        )
+        fields = Fields(await read_json(request), _BODY["PATCH", "/v1/payment_links/{id}"].names)
         reference_id = fields.string("reference_id", max_length=40)
         expire_by = fields.integer("expire_by")
         notes = fields.notes() if "notes" in fields else None
@@ -1127,7 +1207,9 @@ class RazorpayFake(Fake):
         return _json({"success": True})
 
     async def _cancel_link(self, request: Request, caller: _Caller) -> Response:
-        await read_json(request)  # the SDK sends "{}"; anything else is still checked as JSON
+        # The SDK sends "{}"; Razorpay documents no member for this call.
+        documented = _BODY["POST", "/v1/payment_links/{id}/cancel"]
+        Fields(await read_json(request), documented.names)
         return _json(self._do_cancel_link(request.path_params["id"]))
 
     def _do_cancel_link(self, link_id: str) -> Entity:
@@ -1205,30 +1287,18 @@ class RazorpayFake(Fake):
 
     # ------------------------------------------------------------------ registration links
 
-    _AUTH_LINK_FIELDS = (
-        "customer",
-        "customer_id",
-        "type",
-        "amount",
-        "currency",
-        "description",
-        "subscription_registration",
-        "receipt",
-        "sms_notify",
-        "email_notify",
-        "expire_by",
-        "notes",
-    )
-
     async def _create_auth_link(self, request: Request, caller: _Caller) -> Response:
-        fields = Fields(await read_json(request), self._AUTH_LINK_FIELDS)
+        # Razorpay documents a ``customer`` object here, never ``customer_id`` (it only returns
+        # one); see _params for the table and its sources.
+        documented = _BODY["POST", "/v1/subscription_registration/auth_links"]
+        fields = Fields(await read_json(request), documented.names)
+        customer_fields = fields.section("customer", documented.nested["customer"].names)
         fields.choice("type", ["link"], required=True)
-        currency = fields.raw("currency") or "INR"
+        currency = check_currency(fields.require("currency"))
         if currency != "INR":
-            check_currency(currency)
             raise RazorpayError("Currency is not supported", field="currency")
         amount = check_amount(fields.require("amount"), "INR")
-        description = fields.string("description", max_length=2048)
+        description = fields.text("description", max_length=2048)
         receipt = fields.string("receipt", max_length=40)
         sms_notify = fields.boolean("sms_notify")
         email_notify = fields.boolean("email_notify")
@@ -1238,19 +1308,11 @@ class RazorpayFake(Fake):
         if expire_by is not None and expire_by <= now:
             raise RazorpayError("expire_by should be a future timestamp", field="expire_by")
         registration_fields = fields.section(
-            "subscription_registration",
-            [
-                "method",
-                "max_amount",
-                "expire_at",
-                "frequency",
-                "auth_type",
-                "bank_account",
-                "first_payment_amount",
-            ],
+            "subscription_registration", documented.nested["subscription_registration"].names
         )
         registration_fields.choice("method", ["card"], required=True)
-        customer = self._auth_link_customer(fields)
+        registration_fields.require("frequency")
+        customer = self._auth_link_customer(customer_fields)
         registration = self._registration(registration_fields, customer["id"], "INR")
         order = self._new_order(
             amount, "INR", caller.secret, receipt=receipt, notes=notes, registration=registration
@@ -1272,14 +1334,11 @@ class RazorpayFake(Fake):
         self._invoices[invoice_id] = invoice
         return _json(invoice)
 
-    def _auth_link_customer(self, fields: Fields) -> Entity:
-        customer_id = fields.string("customer_id")
-        if customer_id is not None:
-            return self._lookup(self._customers, customer_id)
-        details = fields.section("customer", ["name", "email", "contact"])
-        name = details.string("name", max_length=50)
-        email = details.string("email", max_length=64)
-        contact = _contact(details)
+    def _auth_link_customer(self, details: Fields) -> Entity:
+        """The link's customer: name, email and contact are all mandatory (Razorpay's docs)."""
+        name = _customer_name(details, required=True)
+        email = details.text("email", max_length=64)
+        contact = _contact(details, required=True)
         # A registration link reuses the merchant's customer with that email/contact.
         return self._find_customer(email, contact) or self._new_customer(name, email, contact)
 
@@ -1408,7 +1467,7 @@ class RazorpayFake(Fake):
 
     async def _page_submit(self, request: Request) -> Response:
         target_id = request.path_params["id"]
-        form = await request.form()
+        form = await self._page_form(request)
         try:
             raw_number = form.get("card_number")
             card = card_for_number(raw_number if isinstance(raw_number, str) else "")
@@ -1445,6 +1504,17 @@ class RazorpayFake(Fake):
             return RedirectResponse(outcome.redirect_url, status_code=303)
         message = f"Payment successful. Payment id: {outcome.payment_id}"
         return HTMLResponse(_pages.status_page(title=title, status=outcome.status, message=message))
+
+    @staticmethod
+    async def _page_form(request: Request) -> FormData:
+        """The hosted form's fields; a form no browser would send is a 400 in Razorpay's shape."""
+        try:
+            return await request.form(
+                max_files=0, max_fields=_PAGE_FORM_FIELDS, max_part_size=_PAGE_FORM_PART
+            )
+        except (HTTPException, MultiPartException) as exc:
+            detail = exc.detail if isinstance(exc, HTTPException) else exc.message
+            raise RazorpayError(f"The payment form is invalid: {detail}") from None
 
     # ------------------------------------------------------------------ control routes
 
@@ -1508,7 +1578,7 @@ class RazorpayFake(Fake):
             customer = self._lookup(self._customers, customer_id)
         else:
             details = fields.obj("customer", ["name", "email", "contact"])
-            name = details.string("name") if details else None
+            name = _customer_name(details) if details else None
             email = details.string("email") if details else None
             contact = _contact(details) if details else None
             customer = self._find_customer(email, contact) or self._new_customer(

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 
 from starlette.requests import Request
 
 from paywire_sandbox.razorpay._errors import RazorpayError
 
-__all__ = ["MAX_NOTES", "MAX_NOTE_KEY", "MAX_NOTE_VALUE", "Fields", "read_json"]
+__all__ = [
+    "MAX_NOTES",
+    "MAX_NOTE_KEY",
+    "MAX_NOTE_VALUE",
+    "Fields",
+    "load_json",
+    "nesting_within",
+    "query_integer",
+    "read_json",
+]
 
 MAX_NOTES = 15
 MAX_NOTE_KEY = 255
@@ -19,18 +29,65 @@ _TRUE = {True, "1", "true"}  # 1 == True, so the integer 1 is in the set too
 _FALSE = {False, "0", "false"}
 
 
+_QUERY_INTEGER = re.compile(r"[0-9]{1,15}")
+#: Razorpay's bodies nest a few levels (notes, token, customer); far deeper input is malformed
+#: and would otherwise exhaust Python's recursion limit in later steps (hashing, copying).
+MAX_NESTING = 64
+
+
+def _no_constant(name: str) -> object:
+    # NaN and Infinity are not JSON (Razorpay's PHP decoder refuses them); Python's accepts them.
+    raise ValueError(f"{name} is not JSON")
+
+
+def load_json(raw: bytes) -> object:
+    """Decode ``raw`` as strict JSON, or raise Razorpay's error.
+
+    Nesting too deep for the decoder (``RecursionError``) is malformed input like any other, not a
+    sandbox failure.
+    """
+    try:
+        value = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise RazorpayError("The request body is not valid JSON.") from None
+    if not nesting_within(value, MAX_NESTING):
+        raise RazorpayError("The request body is not valid JSON.")
+    return value
+
+
+def nesting_within(value: object, limit: int) -> bool:
+    """Whether ``value`` nests arrays/objects at most ``limit`` deep (checked without recursion)."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: list[object] = list(item.values())
+        elif isinstance(item, list):
+            children = list(item)
+        else:
+            continue
+        if depth >= limit:
+            return False
+        stack.extend((child, depth + 1) for child in children)
+    return True
+
+
 async def read_json(request: Request) -> dict[str, object]:
     """The request's JSON object; an empty body is an empty object (the SDK sends ``{}``)."""
     raw = await request.body()
     if not raw.strip():
         return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise RazorpayError("The request body is not valid JSON.") from None
+    data = load_json(raw)
     if not isinstance(data, dict):
         raise RazorpayError("The request body must be a JSON object.")
     return data
+
+
+def query_integer(value: str, name: str) -> int:
+    """A query parameter made of ASCII digits (``int()`` would also take ``"²"`` or ``" 1"``)."""
+    if not _QUERY_INTEGER.fullmatch(value):
+        raise RazorpayError(f"The {name} must be an integer.", field=name)
+    return int(value)
 
 
 class Fields:
@@ -51,6 +108,10 @@ class Fields:
         return self._data.get(name) is not None
 
     def _name(self, name: str) -> str:
+        return self._prefix + name
+
+    def name_of(self, name: str) -> str:
+        """The field's full name as Razorpay's errors write it (``customer.contact``)."""
         return self._prefix + name
 
     def raw(self, name: str) -> object:
