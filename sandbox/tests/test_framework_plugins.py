@@ -92,14 +92,14 @@ def test_a_plugin_object_registers_its_fake() -> None:
 @pytest.mark.parametrize(
     ("plugin", "fragment"),
     [
-        (Raises(), "hook raised RuntimeError: cannot register"),
-        (WrongArguments(), "invalid plugin"),
-        (Misspelt(), "unknown hook(s): paywire_sandbox_register_fake"),
+        (Raises(), "failed while registering: RuntimeError: cannot register"),
+        (WrongArguments(), "invalid hook implementation"),
+        (Misspelt(), "implements unknown hook(s): paywire_sandbox_register_fake"),
         (Registers(object), "not a Fake subclass"),
         (Registers(Fake), "abstract"),
         (Registers(type("Bad", (TinyFake,), {"name": "Bad Name"})), "lowercase slug"),
         (Registers(type("Res", (TinyFake,), {"name": "_sandbox"})), "lowercase slug"),
-        (object(), "no paywire_sandbox_register_fakes hook implementation"),
+        (object(), "does not implement paywire_sandbox_register_fakes"),
     ],
 )
 def test_a_broken_plugin_is_reported_and_skipped(plugin: object, fragment: str) -> None:
@@ -178,8 +178,8 @@ def test_entry_points_load_and_broken_ones_are_reported(plugin_dir: Path) -> Non
     registry = load_fakes(allow=["thirdparty", "broken", "missing"])
     assert list(registry.fakes) == ["thirdparty"]
     failures = {f.name: f.reason for f in registry.failures}
-    assert failures["broken"] == "import failed: RuntimeError: boom at import"
-    assert failures["missing"].startswith("import failed: ModuleNotFoundError")
+    assert failures["broken"] == "failed to import: RuntimeError: boom at import"
+    assert failures["missing"].startswith("failed to import: ModuleNotFoundError")
 
 
 def test_the_allow_list_environment_variable_limits_entry_points(
@@ -199,7 +199,7 @@ def test_a_served_sandbox_reports_the_broken_plugins(
         info = sb.info()
         assert info["fakes"] == ["thirdparty"]
         assert info["failures"] == [
-            {"name": "broken", "reason": "import failed: RuntimeError: boom at import"}
+            {"name": "broken", "reason": "failed to import: RuntimeError: boom at import"}
         ]
         assert httpx.get(f"{sb.url}/thirdparty/ping").text == "pong from a third party"
 
