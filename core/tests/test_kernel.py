@@ -676,3 +676,22 @@ def test_a_repeatable_post_is_retried_and_never_outcome_unknown(mode: str) -> No
     api = Api({("POST", "/token"): [httpx.Response(502)]})
     with pytest.raises(ProviderUnavailable):
         _charge(_ktoy(api), mode)
+
+
+def test_errors_reported_inside_a_successful_answer_use_the_same_table() -> None:
+    # A provider that answers 200 with a failed payment object: the op builds the error from
+    # the table, as the kernel does for an error status.
+    provider = _ktoy(Api({}))
+    declined = provider.error_from(ErrorInfo(code="declined", message="no"), status=402)
+    assert type(declined) is CardDeclined
+    assert (declined.raw_code, declined.http_status) == ("declined", 402)
+    needs = provider.error_from(
+        ErrorInfo(code="needs_3ds", transaction_id="pi_2", action_url="https://a"),
+        operation="charge",
+    )
+    assert isinstance(needs, AuthenticationRequired)
+    assert (needs.transaction_id, needs.action_url) == ("pi_2", "https://a")
+    assert type(provider.error_from(ErrorInfo(message="odd"))) is InvalidRequest
+    refused = provider.error_from(ErrorInfo(message="The card was refused by sk_test_abcdefgh"))
+    assert type(refused) is CardDeclined
+    assert "sk_test_abcdefgh" not in str(refused)

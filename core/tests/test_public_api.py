@@ -97,7 +97,6 @@ def test_public_classes_and_functions_have_docstrings(namespace: Any) -> None:
                 "error_for_status",
                 "new_idempotency_key",
                 "parse_retry_after",
-                "utc_from_timestamp",
             ),
         ),
     ],

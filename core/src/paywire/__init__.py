@@ -150,7 +150,7 @@ _MOVED = {
     "RetryPolicy": "paywire._http",
     "error_for_status": "paywire._http",
     "parse_retry_after": "paywire._http",
-    "utc_from_timestamp": "paywire._http",
+    "utc_from_timestamp": "paywire._types",
     "get_header": "paywire._signing",
     "hmac_sha256_hex": "paywire._signing",
     "sign_timestamped": "paywire._signing",

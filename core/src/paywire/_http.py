@@ -23,7 +23,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Generator, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, TypeVar
 
 import attrs
@@ -40,6 +40,7 @@ from paywire._errors import (
     RateLimited,
 )
 from paywire._secrets import Secret, redact
+from paywire._types import utc_from_timestamp
 
 __all__ = [
     "HttpClient",
@@ -278,9 +279,9 @@ class HttpClient:
         content: bytes | None = None,
     ) -> httpx.Request:
         """A request for :meth:`send` / :meth:`send_async` (usable on both paths)."""
-        all_headers = dict(headers or {})
+        all_headers = headers
         if idempotency_key is not None:
-            all_headers[idempotency_header] = idempotency_key
+            all_headers = {**(headers or {}), idempotency_header: idempotency_key}
         return self._client.build_request(
             method, url, headers=all_headers, params=params, json=json, data=data, content=content
         )
@@ -388,16 +389,17 @@ class HttpClient:
                 wait = self._after_failure(exc, method, retry_safe, idempotency_key, attempt)
                 yield Sleep(wait)
                 continue
-            self._log(
-                logging.DEBUG,
-                "%s %s -> %d in %.0f ms (attempt %d/%d)",
-                request.method,
-                request.url.path,
-                response.status_code,
-                (time.perf_counter() - started) * 1000,
-                attempt,
-                self.retry.max_attempts,
-            )
+            if logger.isEnabledFor(logging.DEBUG):
+                self._log(
+                    logging.DEBUG,
+                    "%s %s -> %d in %.0f ms (attempt %d/%d)",
+                    request.method,
+                    request.url.path,
+                    response.status_code,
+                    (time.perf_counter() - started) * 1000,
+                    attempt,
+                    self.retry.max_attempts,
+                )
             wait_for = self._after_answer(response, retry_safe, attempt)
             if wait_for is None:
                 return response
@@ -640,6 +642,3 @@ def error_for_status(
     return InvalidRequest(text, **common)
 
 
-def utc_from_timestamp(value: float) -> datetime:
-    """An aware UTC datetime from a Unix timestamp (providers send seconds)."""
-    return datetime.fromtimestamp(value, tz=UTC)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json as _json
 import re
+import urllib.parse
 from collections.abc import Callable, Generator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypeVar
@@ -50,6 +51,7 @@ from paywire._errors import (
 )
 from paywire._provider import Capability, ConfigT, Provider, accepts_saved_methods
 from paywire._secrets import redact
+from paywire._types import SavedPaymentMethod, SetupSession, WebhookEvent
 
 if TYPE_CHECKING:
     import httpx
@@ -64,9 +66,6 @@ if TYPE_CHECKING:
         Invoice,
         PaymentMethodInfo,
         RefundResult,
-        SavedPaymentMethod,
-        SetupSession,
-        WebhookEvent,
     )
 
 __all__ = [
@@ -507,7 +506,10 @@ class KernelProvider(Provider[ConfigT]):
         while True:
             auth: Mapping[str, str] = {}
             if call.authenticate:
-                auth = yield from self._steps(self.authorize(call), key)
+                if type(self).authorize is KernelProvider.authorize:
+                    auth = self.auth_headers()  # static credentials: no operation to run
+                else:
+                    auth = yield from self._steps(self.authorize(call), key)
             request = self._request(call, auth)
             try:
                 response = yield from self.http.exchange(
@@ -536,14 +538,9 @@ class KernelProvider(Provider[ConfigT]):
             headers[header] = call.key
         content = call.content
         json_body: Any = None
-        data: Any = None
         if call.form is not None:
-            data = self.encode_form(call.form)
-            import urllib.parse
-
-            content = urllib.parse.urlencode(data).encode("ascii")
+            content = urllib.parse.urlencode(self.encode_form(call.form)).encode("ascii")
             headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-            data = None
         elif call.json is not _NO_BODY:
             json_body = call.json
         return self.http.build_request(
@@ -552,7 +549,6 @@ class KernelProvider(Provider[ConfigT]):
             headers=headers,
             params=call.params,
             json=json_body,
-            data=data,
             content=content,
         )
 
@@ -587,34 +583,59 @@ class KernelProvider(Provider[ConfigT]):
         raise OutcomeUnknown(text, idempotency_key=key, **common)
 
     def _error(self, reply: Reply, call: Call, key: str | None) -> ProviderError:
-        """The paywire error for a failed ``reply``: the provider's rules, then the status."""
+        """The paywire error for a failed ``reply``: 5xx and 429 by status, then the provider's
+        rules."""
         info = self.read_error(reply)
-        secrets = self.config.secrets()
-        message = redact(info.message or f"{self.name} answered HTTP {reply.status}", secrets)
-        common: dict[str, Any] = {
-            "provider": self.name,
-            "raw_code": info.code,
-            "http_status": reply.status,
-            "request_id": reply.request_id,
-        }
         if reply.status >= 500:
+            message, common = self._error_parts(info, reply.status, reply.request_id)
             if call.repeatable or call.method.upper() in ("GET", "HEAD"):
                 return ProviderUnavailable(message, **common)
             return OutcomeUnknown(message, idempotency_key=key, **common)
         if reply.status == 429:
             from paywire._http import parse_retry_after
 
+            message, common = self._error_parts(info, reply.status, reply.request_id)
             return RateLimited(
                 message, retry_after=parse_retry_after(reply.headers.get("Retry-After")), **common
             )
+        return self.error_from(
+            info, status=reply.status, operation=call.operation, request_id=reply.request_id
+        )
+
+    def error_from(
+        self,
+        info: ErrorInfo,
+        *,
+        status: int | None = None,
+        operation: str = "other",
+        request_id: str | None = None,
+    ) -> ProviderError:
+        """The paywire error the provider's :attr:`error_rules` give for what ``info`` says (the
+        first matching rule; else by HTTP ``status``: 401/403 → AuthenticationFailed, 404 →
+        NotFound, anything else → InvalidRequest). For failures the provider reports inside a
+        successful answer (a failed payment object), call it from the operation and raise it."""
+        message, common = self._error_parts(info, status, request_id)
+        code = status or 0
         for rule in self.error_rules:
-            if rule.matches(info, reply.status, call.operation):
+            if rule.matches(info, code, operation):
                 return self._build(rule.error, message, info, rule.retryable, common)
-        if reply.status in (401, 403):
+        if code in (401, 403):
             return AuthenticationFailed(message, **common)
-        if reply.status == 404:
+        if code == 404:
             return NotFound(message, **common)
         return InvalidRequest(message, **common)
+
+    def _error_parts(
+        self, info: ErrorInfo, status: int | None, request_id: str | None
+    ) -> tuple[str, dict[str, Any]]:
+        text = info.message or f"{self.name} answered HTTP {status}"
+        common: dict[str, Any] = {
+            "provider": self.name,
+            "raw_code": info.code,
+            "http_status": status,
+            "request_id": request_id,
+        }
+        return redact(text, self.config.secrets()), common
 
     @staticmethod
     def _build(
@@ -816,8 +837,6 @@ class KernelProvider(Provider[ConfigT]):
         await self.run_async(self.op_detach(self._saved(payment_method), key=key), key=key)
 
     def _saved(self, method: SavedPaymentMethod | str) -> SavedPaymentMethod:
-        from paywire._types import SavedPaymentMethod
-
         if isinstance(method, SavedPaymentMethod):
             return method
         if not isinstance(method, str) or not method:
@@ -873,8 +892,6 @@ class KernelProvider(Provider[ConfigT]):
     def handle_webhook_event(self, payload: Mapping[str, Any]) -> WebhookEvent:
         """See :meth:`paywire.Provider.handle_webhook_event`: ``payload`` written as JSON and
         read by :meth:`parse_webhook`."""
-        from paywire._types import WebhookEvent
-
         if not isinstance(payload, Mapping):
             raise UnknownEvent("the payload is not an object", provider=self.name, event_type=None)
         try:
@@ -916,8 +933,6 @@ def _key(given: str | None) -> str:
 
 
 def _setup_key(source: object) -> str:
-    from paywire._types import SetupSession, WebhookEvent
-
     if isinstance(source, SetupSession):
         ident = source.id
     elif isinstance(source, WebhookEvent):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -28,6 +28,7 @@ __all__ = [
     "SessionStatus",
     "SetupSession",
     "WebhookEvent",
+    "utc_from_timestamp",
 ]
 
 
@@ -299,3 +300,8 @@ class EventReference:
     resource_id: str = attrs.field(validator=_non_empty)
     kind: str | None = None
     data: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+def utc_from_timestamp(value: float) -> datetime:
+    """An aware UTC datetime from a Unix timestamp (providers send seconds)."""
+    return datetime.fromtimestamp(value, tz=UTC)

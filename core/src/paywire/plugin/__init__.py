@@ -62,6 +62,7 @@ from paywire._signing import (
     verify_hmac_sha256_hex,
     verify_timestamped,
 )
+from paywire._types import utc_from_timestamp
 from paywire._webhook_body import (
     MAX_FORM_FIELDS,
     MAX_JSON_DEPTH,
@@ -78,7 +79,6 @@ if TYPE_CHECKING:
         error_for_status,
         new_idempotency_key,
         parse_retry_after,
-        utc_from_timestamp,
     )
 
 __all__ = [
@@ -127,7 +127,6 @@ _LAZY = {
     "error_for_status": "paywire._http",
     "new_idempotency_key": "paywire._http",
     "parse_retry_after": "paywire._http",
-    "utc_from_timestamp": "paywire._http",
 }
 
 
