@@ -838,3 +838,25 @@ def test_answers_that_are_not_json_objects(
     with pytest.raises(paywire.OutcomeUnknown) as caught:
         call(provider, mode, "create_refund", "pay_P1", idempotency_key="refund-key-0002")
     assert caught.value.idempotency_key == "refund-key-0002"
+
+
+def test_the_async_path_is_native_not_a_worker_thread() -> None:
+    import threading
+
+    threads: set[str] = set()
+    router = respx.Router(base_url="https://api.razorpay.com", assert_all_called=False)
+    charge_routes(router)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        threads.add(threading.current_thread().name)
+        return router.handler(request)
+
+    from razorpay_helpers import build_provider
+
+    provider = build_provider(httpx.MockTransport(handler))
+    try:
+        result = call(provider, "async", "charge_payment_method", METHOD, INR_12_34)
+    finally:
+        provider.close()
+    assert result.id == "pay_P1"
+    assert threads == {threading.current_thread().name}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.metadata
+import subprocess
+import sys
 import types
 
 import pytest
@@ -89,3 +91,10 @@ def test_public_api_is_sorted_and_complete() -> None:
     }
     imported = {"annotations", "Callable", "Any", "plugin"}
     assert public - set(names) - imported == set()
+
+
+def test_loading_the_plugin_does_not_import_httpx() -> None:
+    """Discovery loads every plugin; the HTTP stack loads on the first request."""
+    code = "import sys, paywire_razorpay; print('httpx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -47,7 +47,6 @@ from paywire.plugin import (
     Reply,
     get_header,
     immediately,
-    utc_from_timestamp,
     verify_hmac_sha256_hex,
 )
 from paywire_razorpay import _customer
@@ -167,6 +166,9 @@ def _int(obj: Mapping[str, Any], key: str) -> int | None:
 
 
 def _when(timestamp: int | None) -> datetime | None:
+    # Imported here: paywire.plugin's HTTP helpers load httpx, which loading the plugin must not.
+    from paywire.plugin import utc_from_timestamp
+
     return utc_from_timestamp(timestamp) if timestamp else None
 
 

@@ -23,7 +23,6 @@ from paywire.plugin import (
     check_text,
     get_header,
     parse_json_body,
-    utc_from_timestamp,
 )
 from paywire_razorpay._currency import RAZORPAY_CURRENCY_RULES
 
@@ -313,6 +312,8 @@ def parse_event(body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
     created = payload.get("created_at")
     if not isinstance(entities, Mapping) or (created is not None and type(created) is not int):
         raise MalformedWebhook(f"malformed Razorpay {name} event", provider=_PROVIDER)
+    from paywire.plugin import utc_from_timestamp  # here: loading the plugin loads no httpx
+
     try:
         created_at = utc_from_timestamp(created) if created is not None else None
     except (OverflowError, OSError, ValueError):
