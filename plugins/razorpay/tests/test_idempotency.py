@@ -178,3 +178,20 @@ def served_orders(sandbox: Any, order_id: str) -> list[dict[str, Any]]:
             "/v1/orders", params={"receipt": receipt, "count": 100}
         ).json()["items"]
     return items
+
+
+def test_the_harness_counts_the_charges_made_on_a_card(
+    sandbox: Any, served: RazorpayProvider
+) -> None:
+    from paywire_contract import ScenarioContext
+    from paywire_razorpay.contract import RazorpayHarness
+
+    method = saved_card(sandbox)
+    ctx = ScenarioContext("sandbox", served, sandbox, {})
+    harness = RazorpayHarness()
+    assert harness.charges_made(ctx, method) == 0
+    call(served, "sync", "charge_payment_method", method, AMOUNT)
+    call(served, "sync", "charge_payment_method", method, AMOUNT)
+    assert harness.charges_made(ctx, method) == 2
+    old_form = paywire.SavedPaymentMethod("razorpay", f"{method.customer_id}/{method.id}")
+    assert harness.charges_made(ctx, old_form) == 2

@@ -152,6 +152,35 @@ class RazorpayHarness(Harness):
         token_id = _id_of(body.get("token"), "token")
         return _as_stored(paywire.SavedPaymentMethod("razorpay", token_id, customer_id))
 
+    def charges_made(self, ctx: ScenarioContext, method: paywire.SavedPaymentMethod) -> int | None:
+        """How many payments that did not fail Razorpay holds on ``method``'s token (asked with
+        ``GET /v1/payments`` through the provider's client, so it is recorded and replayed)."""
+        provider = ctx.provider
+        if not isinstance(provider, RazorpayProvider):
+            return None
+        token = method.id.rpartition("/")[2]
+        made, skip = 0, 0
+        while True:
+            page = provider.http.request(
+                "GET",
+                "/v1/payments",
+                params={"count": 100, "skip": skip},
+                headers=provider.auth_headers(),
+            ).json()
+            items = page.get("items") if isinstance(page, dict) else None
+            if not isinstance(items, list):
+                return None
+            made += sum(
+                1
+                for p in items
+                if isinstance(p, dict)
+                and p.get("token_id") == token
+                and p.get("status") != "failed"
+            )
+            if len(items) < 100:
+                return made
+            skip += 100
+
     def charge_currency(self) -> str:
         """Indian rupees: recurring card payments take nothing else."""
         return "INR"
