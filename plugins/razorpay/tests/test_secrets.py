@@ -105,3 +105,13 @@ def test_nothing_secret_is_logged_or_raised(
     for text in texts:
         for secret in SECRETS:
             assert secret not in text
+
+
+def test_the_provider_keeps_its_authorization_header_as_a_secret(
+    provider: RazorpayProvider,
+) -> None:
+    import base64
+
+    header = base64.b64encode(f"{KEY_ID}:{KEY_SECRET}".encode()).decode()
+    assert header not in str(vars(provider))
+    assert provider.auth_headers() == {"Authorization": f"Basic {header}"}

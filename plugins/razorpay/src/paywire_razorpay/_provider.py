@@ -31,6 +31,7 @@ from paywire import (
     RefundResult,
     RefundStatus,
     SavedPaymentMethod,
+    Secret,
     SessionStatus,
     SetupSession,
     UnknownCurrency,
@@ -209,11 +210,12 @@ def refund_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
-def _basic(config: RazorpayConfig) -> str | None:
+def _basic(config: RazorpayConfig) -> Secret | None:
+    """The ``Authorization`` value, made once (it holds the key secret: kept as a Secret)."""
     if not config.key_id or not config.key_secret:
         return None
     pair = f"{config.key_id}:{config.key_secret.reveal()}".encode()
-    return "Basic " + base64.b64encode(pair).decode("ascii")
+    return Secret("Basic " + base64.b64encode(pair).decode("ascii"))
 
 
 class RazorpayProvider(KernelProvider[RazorpayConfig]):
@@ -269,7 +271,7 @@ class RazorpayProvider(KernelProvider[RazorpayConfig]):
                 "razorpay needs key_id and key_secret "
                 "(PAYWIRE_RAZORPAY_KEY_ID, PAYWIRE_RAZORPAY_KEY_SECRET)"
             )
-        return {"Authorization": self._authorization}
+        return {"Authorization": self._authorization.reveal()}
 
     def read_error(self, reply: Reply) -> ErrorInfo:
         """What Razorpay's ``{"error": {…}}`` says (see :mod:`paywire_razorpay._errors`)."""
