@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import importlib.metadata
+import subprocess
+import sys
 import types
+
+import pytest
 
 import paywire
 import paywire_razorpay
@@ -46,8 +50,28 @@ def test_capabilities_are_honest() -> None:
         assert capability in capabilities
         assert capabilities.notes[capability]
     assert "authorization" in capabilities.notes[Capability.SETUP]
+    assert "phone" in capabilities.notes[Capability.SETUP]
     assert "cancel" in capabilities.notes[Capability.CHECKOUT]
-    assert "cust_" in capabilities.notes[Capability.PAYMENT_METHOD_DETAILS]
+    assert "INR only" in capabilities.notes[Capability.CHARGE]
+    assert "customer_id" in capabilities.notes[Capability.PAYMENT_METHOD_DETAILS]
+
+
+def test_built_on_the_kernel() -> None:
+    from paywire.plugin import KernelProvider
+
+    assert issubclass(RazorpayProvider, KernelProvider)
+    assert RazorpayProvider.native_async
+    assert RazorpayProvider.idempotency_header is None
+    assert RazorpayProvider.missing_operations() == []
+
+
+def test_the_old_id_helpers_still_work_and_say_they_are_deprecated() -> None:
+    with pytest.warns(paywire.PaywireDeprecationWarning):
+        assert paywire_razorpay.method_id("cust_A1", "token_B2") == "cust_A1/token_B2"
+    with pytest.warns(paywire.PaywireDeprecationWarning):
+        assert paywire_razorpay.split_method_id("cust_A1/token_B2") == ("cust_A1", "token_B2")
+    with pytest.warns(paywire.PaywireDeprecationWarning), pytest.raises(paywire.InvalidRequest):
+        paywire_razorpay.split_method_id("token_B2")
 
 
 def test_public_api_is_sorted_and_complete() -> None:
@@ -65,5 +89,12 @@ def test_public_api_is_sorted_and_complete() -> None:
         for name, value in vars(paywire_razorpay).items()
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     }
-    imported = {"annotations", "Callable", "Any"}
+    imported = {"annotations", "Callable", "Any", "plugin"}
     assert public - set(names) - imported == set()
+
+
+def test_loading_the_plugin_does_not_import_httpx() -> None:
+    """Discovery loads every plugin; the HTTP stack loads on the first request."""
+    code = "import sys, paywire_razorpay; print('httpx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -9,7 +9,7 @@ import pytest
 import respx
 from hypothesis import given
 from hypothesis import strategies as st
-from razorpay_helpers import KEY_ID, KEY_SECRET, WEBHOOK_SECRET, build_provider
+from razorpay_helpers import KEY_ID, KEY_SECRET, METHOD, WEBHOOK_SECRET, build_provider
 
 import paywire
 from paywire_razorpay import RazorpayConfig, RazorpayProvider
@@ -60,7 +60,12 @@ def test_environment_settings_are_read_and_secrets_wrapped() -> None:
 
 @pytest.mark.parametrize(
     "values",
-    [{"setup_amount": 0}, {"mandate_max_amount": -1}, {"mandate_frequency": "hourly"}],
+    [
+        {"setup_amount": 0},
+        {"mandate_max_amount": -1},
+        {"mandate_frequency": "hourly"},
+        {"mandate_frequency": "quarterly"},
+    ],
 )
 def test_bad_settings_are_configuration_errors(values: dict[str, object]) -> None:
     with pytest.raises(paywire.ConfigurationError):
@@ -71,7 +76,7 @@ def test_nothing_secret_is_logged_or_raised(
     router: respx.Router, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    provider = build_provider(router)
+    provider = build_provider(httpx.MockTransport(router.handler))
     router.post("/v1/payments/pay_P1/refund").respond(
         401,
         json={
@@ -81,13 +86,13 @@ def test_nothing_secret_is_logged_or_raised(
             }
         },
     )
-    router.get("/v1/customers/cust_A/tokens/token_B").mock(
+    router.get("/v1/customers/cust_Abc123/tokens/token_Def456").mock(
         side_effect=httpx.ConnectError(f"cannot reach {KEY_SECRET}")
     )
     errors: list[BaseException] = []
     for call in (
         lambda: provider.create_refund("pay_P1"),
-        lambda: provider.get_payment_method_details("cust_A/token_B"),
+        lambda: provider.get_payment_method_details(METHOD),
         lambda: provider.verify_webhook_signature(b"{}", {"X-Razorpay-Signature": "00"}),
     ):
         with pytest.raises(paywire.PaywireError) as caught:
@@ -100,3 +105,13 @@ def test_nothing_secret_is_logged_or_raised(
     for text in texts:
         for secret in SECRETS:
             assert secret not in text
+
+
+def test_the_provider_keeps_its_authorization_header_as_a_secret(
+    provider: RazorpayProvider,
+) -> None:
+    import base64
+
+    header = base64.b64encode(f"{KEY_ID}:{KEY_SECRET}".encode()).decode()
+    assert header not in str(vars(provider))
+    assert provider.auth_headers() == {"Authorization": f"Basic {header}"}

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from razorpay_helpers import WEBHOOK_SECRET
+from razorpay_helpers import WEBHOOK_SECRET, build_provider
 
 import paywire
 from paywire import EventType
-from paywire_razorpay import EVENT_TYPES, RazorpayProvider, event_id
+from paywire_razorpay import EVENT_ID_HEADER, EVENT_TYPES, EVENTS, RazorpayProvider, event_id
 from paywire_razorpay._samples import (
     CUSTOMER_ID,
     INVOICE_ID,
@@ -75,15 +75,34 @@ def test_a_tampered_body_is_refused(provider: RazorpayProvider) -> None:
         provider.verify_webhook_signature(BODY.replace(b"123400", b"100"), headers)
 
 
-def test_no_configured_secret_refuses_everything(router: Any) -> None:
-    from razorpay_helpers import build_provider
-
-    bare = build_provider(router, webhook_secret=None)
+def test_no_configured_secret_refuses_everything() -> None:
+    bare = build_provider(webhook_secret=None)
     try:
         with pytest.raises(paywire.InvalidSignature):
             bare.verify_webhook_signature(BODY, {"X-Razorpay-Signature": _sign(BODY)})
+        with pytest.raises(paywire.InvalidSignature):
+            bare.verify_webhook(BODY, {"X-Razorpay-Signature": _sign(BODY)})
     finally:
         bare.close()
+
+
+def test_any_configured_secret_verifies_while_one_is_rotated() -> None:
+    rotating = build_provider(webhook_secrets=["the-previous-webhook-secret"])
+    try:
+        for secret in (WEBHOOK_SECRET, "the-previous-webhook-secret"):
+            rotating.verify_webhook(BODY, {"X-Razorpay-Signature": _sign(BODY, secret)})
+        with pytest.raises(paywire.InvalidSignature):
+            rotating.verify_webhook(BODY, {"X-Razorpay-Signature": _sign(BODY, "neither")})
+    finally:
+        rotating.close()
+
+
+def test_verify_webhook_async_checks_the_same_way(provider: RazorpayProvider) -> None:
+    import asyncio
+
+    asyncio.run(provider.verify_webhook_async(BODY, {"X-Razorpay-Signature": _sign(BODY)}))
+    with pytest.raises(paywire.InvalidSignature):
+        asyncio.run(provider.verify_webhook_async(BODY, {"X-Razorpay-Signature": "00"}))
 
 
 # The provider holds no state these calls change, so one per test is fine.
@@ -174,23 +193,55 @@ def test_recurring_payment_names_the_saved_method(provider: RazorpayProvider) ->
         if p["event"] == "payment.captured" and p["payload"]["payment"]["entity"]["token_id"]
     ]
     normalized = provider.handle_webhook_event(recurring[0])
-    assert normalized.payment_method_id == f"{CUSTOMER_ID}/{TOKEN_ID}"
+    assert normalized.payment_method_id == TOKEN_ID
     assert normalized.customer_id == CUSTOMER_ID
+    assert normalized.saved_payment_method == paywire.SavedPaymentMethod(
+        "razorpay", TOKEN_ID, CUSTOMER_ID
+    )
 
 
-def test_token_confirmed_is_setup_completed_with_the_method(provider: RazorpayProvider) -> None:
+def test_a_failed_recurring_debit_names_invoice_transaction_and_method(
+    provider: RazorpayProvider,
+) -> None:
+    failed = [
+        p
+        for p, _ in webhook_samples()
+        if p["event"] == "payment.failed" and p["payload"]["payment"]["entity"]["token_id"]
+    ]
+    normalized = provider.handle_webhook_event(failed[0])
+    assert normalized.type is EventType.PAYMENT_FAILED
+    assert normalized.invoice_id == INVOICE_ID
+    assert normalized.transaction_id == failed[0]["payload"]["payment"]["entity"]["id"]
+    assert normalized.payment_method_id == TOKEN_ID
+
+
+def test_invoice_paid_names_the_saved_card_and_its_link(provider: RazorpayProvider) -> None:
+    normalized = provider.handle_webhook_event(_sample("invoice.paid"))
+    assert normalized.type is EventType.SETUP_COMPLETED
+    assert normalized.saved_payment_method == paywire.SavedPaymentMethod(
+        "razorpay", TOKEN_ID, CUSTOMER_ID
+    )
+    assert normalized.session_id == "inv_Ozq9eF6gH7iJ8k"
+    assert provider.complete_setup(normalized) == normalized.saved_payment_method
+
+
+def test_token_confirmed_names_the_token_without_a_customer(provider: RazorpayProvider) -> None:
+    """Razorpay's card token entity carries no customer_id (its recurring webhooks page)."""
     normalized = provider.handle_webhook_event(_sample("token.confirmed"))
     assert normalized.type is EventType.SETUP_COMPLETED
-    assert normalized.payment_method_id == f"{CUSTOMER_ID}/{TOKEN_ID}"
-    assert normalized.customer_id == CUSTOMER_ID
-
-
-def test_a_token_without_its_customer_gives_the_bare_token(provider: RazorpayProvider) -> None:
-    payload = copy.deepcopy(_sample("token.confirmed"))
-    del payload["payload"]["token"]["entity"]["customer_id"]
-    normalized = provider.handle_webhook_event(payload)
     assert normalized.payment_method_id == TOKEN_ID
     assert normalized.customer_id is None
+    with pytest.raises(paywire.InvalidRequest, match=r"invoice\.paid"):
+        provider.complete_setup(normalized)
+
+
+def test_a_token_entity_with_its_customer_names_both(provider: RazorpayProvider) -> None:
+    payload = copy.deepcopy(_sample("token.confirmed"))
+    payload["payload"]["token"]["entity"]["customer_id"] = CUSTOMER_ID
+    normalized = provider.handle_webhook_event(payload)
+    assert normalized.saved_payment_method == paywire.SavedPaymentMethod(
+        "razorpay", TOKEN_ID, CUSTOMER_ID
+    )
 
 
 def test_refund_events(provider: RazorpayProvider) -> None:
@@ -226,15 +277,6 @@ def test_event_ids_are_stable_and_distinct() -> None:
         {"entity": "event", "event": 12, "payload": {}},
         {"entity": "collection", "event": "payment.captured", "payload": {}},
         event("virtual_account.created", {"virtual_account": {"id": "va_1"}}),
-        {"entity": "event", "event": "payment.captured", "payload": []},
-        {"entity": "event", "event": "payment.captured", "payload": {"payment": {"entity": 5}}},
-        {
-            "entity": "event",
-            "event": "payment.captured",
-            "payload": {"payment": {"entity": {"id": 5}}},
-            "created_at": 1,
-        },
-        {**event("payment.captured", {"payment": {"id": "pay_1"}}), "created_at": "yesterday"},
     ],
 )
 def test_what_is_not_a_mapped_event_is_unknown(
@@ -242,6 +284,78 @@ def test_what_is_not_a_mapped_event_is_unknown(
 ) -> None:
     with pytest.raises(paywire.UnknownEvent):
         provider.handle_webhook_event(payload)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"entity": "event", "event": "payment.captured", "payload": []},
+        {"entity": "event", "event": "payment.captured", "payload": {"payment": {"entity": 5}}},
+        {"entity": "event", "event": "payment.captured", "payload": {"payment": {}}},
+        {
+            "entity": "event",
+            "event": "payment.captured",
+            "payload": {"payment": {"entity": {"id": 5}}},
+            "created_at": 1,
+        },
+        {**event("payment.captured", {"payment": {"id": "pay_1"}}), "created_at": "yesterday"},
+        {**event("payment.captured", {"payment": {"id": "pay_1"}}), "created_at": 10**20},
+        event("refund.processed", {"refund": {"id": "rfnd_1", "amount": "5", "currency": "INR"}}),
+    ],
+)
+def test_a_mapped_event_that_cannot_be_read_is_malformed(
+    provider: RazorpayProvider, payload: dict[str, Any]
+) -> None:
+    with pytest.raises(paywire.MalformedWebhook):
+        provider.handle_webhook_event(payload)
+
+
+def test_the_event_id_is_razorpays_header_when_it_is_there(provider: RazorpayProvider) -> None:
+    payload = _sample("payment.captured")
+    body = json.dumps(payload).encode()
+    with_header = provider.parse_webhook(body, {"x-razorpay-event-id": "Ozr1aB3cD4eF5g"})
+    without = provider.parse_webhook(body, {})
+    assert with_header.id == "Ozr1aB3cD4eF5g"
+    assert without.id == event_id(payload)
+    assert with_header.type is without.type is EventType.PAYMENT_SUCCEEDED
+
+
+@pytest.mark.parametrize("value", ["x" * 201, "evt\x00id"])
+def test_an_unusable_event_id_header_is_malformed(provider: RazorpayProvider, value: str) -> None:
+    body = json.dumps(_sample("payment.captured")).encode()
+    with pytest.raises(paywire.MalformedWebhook):
+        provider.parse_webhook(body, {EVENT_ID_HEADER: value})
+
+
+def test_a_body_that_is_not_json_is_malformed(provider: RazorpayProvider) -> None:
+    with pytest.raises(paywire.MalformedWebhook):
+        provider.parse_webhook(b"<xml/>", {})
+    with pytest.raises(paywire.MalformedWebhook):
+        provider.parse_webhook(b"[" * 200 + b"]" * 200, {})
+
+
+def test_a_redelivered_event_is_processed_once() -> None:
+    """Razorpay signs no timestamp: a replayed body is caught by its event id."""
+    from paywire.webhooks import InMemoryEventStore, WebhookProcessor
+
+    body = json.dumps(_sample("payment.captured")).encode()
+    headers = {"X-Razorpay-Signature": _sign(body), EVENT_ID_HEADER: "Ozr1aB3cD4eF5g"}
+    seen: list[paywire.WebhookEvent] = []
+    provider = build_provider()
+    try:
+        processor = WebhookProcessor({"razorpay": provider}, InMemoryEventStore())
+        processor.on(EventType.PAYMENT_SUCCEEDED)(seen.append)
+        first = processor.process("razorpay", body, headers)
+        again = processor.process("razorpay", body, headers)
+    finally:
+        provider.close()
+    assert len(seen) == 1
+    assert (first.outcome, again.outcome) == ("processed", "duplicate")
+
+
+def test_the_table_is_the_plugins_event_list() -> None:
+    assert EVENTS.types == EVENT_TYPES
+    assert "payment.captured" in EVENTS
 
 
 @settings(
@@ -252,18 +366,26 @@ def test_what_is_not_a_mapped_event_is_unknown(
     entities=st.dictionaries(
         st.sampled_from(["payment", "order", "refund", "payment_link", "token", "dispute"]),
         st.dictionaries(
-            st.sampled_from(["id", "amount", "currency", "notes", "reference_id", "status"]),
+            st.sampled_from(
+                ["id", "amount", "currency", "notes", "reference_id", "status", "token_id"]
+            ),
             st.one_of(st.none(), st.integers(-5, 10**6), st.text(max_size=8), st.just({})),
         ),
         max_size=3,
     ),
+    header=st.one_of(st.none(), st.text(max_size=30)),
 )
-def test_odd_payloads_normalize_or_raise_unknown_event(
-    provider: RazorpayProvider, name: str, entities: dict[str, dict[str, Any]]
+def test_odd_payloads_normalize_or_raise_unknown_or_malformed(
+    provider: RazorpayProvider,
+    name: str,
+    entities: dict[str, dict[str, Any]],
+    header: str | None,
 ) -> None:
+    body = json.dumps(event(name, entities)).encode()
+    headers = {} if header is None else {EVENT_ID_HEADER: header}
     try:
-        normalized = provider.handle_webhook_event(event(name, entities))
-    except paywire.UnknownEvent:
+        normalized = provider.parse_webhook(body, headers)
+    except (paywire.UnknownEvent, paywire.MalformedWebhook):
         return
     assert normalized.raw_type == name
     assert normalized.id

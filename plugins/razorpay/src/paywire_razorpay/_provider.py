@@ -1,5 +1,6 @@
-"""``RazorpayProvider``: paywire's ten operations over Razorpay's REST API, through the core's
-HTTP client (Basic auth ``key_id:key_secret``, JSON bodies, amounts in subunits)."""
+"""``RazorpayProvider``: paywire's operations as requests to Razorpay's REST API and readings of
+its answers, run by paywire's operation kernel (sync and async from the same code; Basic auth
+``key_id:key_secret``, JSON bodies, amounts in subunits)."""
 
 from __future__ import annotations
 
@@ -7,51 +8,79 @@ import base64
 import hashlib
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any, ClassVar, Final
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-import paywire
 from paywire import (
+    AuthenticationRequired,
     Capabilities,
     Capability,
     ChargeResult,
     CheckoutSession,
+    ConfigurationError,
     Customer,
+    EventType,
+    InvalidAmount,
+    InvalidRequest,
     Invoice,
     Money,
+    OutcomeUnknown,
     PaymentMethodInfo,
     PaymentStatus,
+    ProviderUnavailable,
     RefundResult,
     RefundStatus,
     SavedPaymentMethod,
+    Secret,
     SessionStatus,
     SetupSession,
+    UnknownCurrency,
     WebhookEvent,
 )
+from paywire.plugin import (
+    Call,
+    CurrencyRules,
+    ErrorInfo,
+    ErrorRule,
+    KernelProvider,
+    Operation,
+    ProviderConfig,
+    Reply,
+    get_header,
+    immediately,
+    verify_hmac_sha256_hex,
+)
+from paywire_razorpay import _customer
 from paywire_razorpay._config import RazorpayConfig
 from paywire_razorpay._currency import RAZORPAY_CURRENCY_RULES
-from paywire_razorpay._errors import Operation, error_from_payment, error_from_response
-from paywire_razorpay._ids import method_id, split_method_id
-from paywire_razorpay._webhooks import normalize_event, verify_signature
+from paywire_razorpay._errors import ERROR_RULES, error_from_payment, read_error
+from paywire_razorpay._ids import MethodRef, entity_id, method_ref
+from paywire_razorpay._webhooks import SIGNATURE_HEADER, parse_event
 
-__all__ = ["CAPABILITY_NOTES", "RazorpayProvider"]
+if TYPE_CHECKING:
+    from paywire.plugin import HttpClient
+
+__all__ = ["CAPABILITY_NOTES", "REFUND_KEY_HEADER", "RazorpayProvider"]
 
 _PROVIDER: Final = "razorpay"
-_REFUND_KEY_HEADER: Final = "X-Refund-Idempotency"
+#: Razorpay's idempotency header for refunds (it has none for orders, payments or links).
+REFUND_KEY_HEADER: Final = "X-Refund-Idempotency"
+#: Recurring card payments are INR only ("Currently, only INR is allowed").
+_RECURRING_CURRENCY: Final = "INR"
 _MAX_REFERENCE: Final = 40  # reference_id of a payment link, receipt of an order
 _MAX_NOTES: Final = 15
 _MAX_NOTE_VALUE: Final = 256
-_ENTITY_ID: Final = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-_REFUND_KEY: Final = re.compile(r"^[A-Za-z0-9_-]{10,}$")
+_MAX_DESCRIPTION: Final = 255  # of a payment
+_RECEIPT_KEY: Final = re.compile(r"[A-Za-z0-9_.:-]{1,37}")
+_REFUND_KEY: Final = re.compile(r"[A-Za-z0-9_-]{10,64}")
 _SETUP_DESCRIPTION: Final = "Save a card for later payments"
 
 _PAYMENT_STATUS: Final = {
     "captured": PaymentStatus.SUCCEEDED,
     "refunded": PaymentStatus.SUCCEEDED,  # it was paid; refunds are separate transactions
-    "authorized": PaymentStatus.PENDING,
-    "created": PaymentStatus.PENDING,
+    "authorized": PaymentStatus.PENDING,  # the order captures it
+    "created": PaymentStatus.PENDING,  # a recurring debit waits for its date
     "pending": PaymentStatus.PENDING,
-    "failed": PaymentStatus.FAILED,
 }
 _REFUND_STATUS: Final = {
     "pending": RefundStatus.PENDING,
@@ -66,6 +95,8 @@ _LINK_STATUS: Final = {
     "expired": SessionStatus.EXPIRED,
     "cancelled": SessionStatus.EXPIRED,
 }
+# Registration links the customer can still pay.
+_UNPAID: Final = frozenset({"draft", "issued", "partially_paid"})
 _BRANDS: Final = {
     "visa": "visa",
     "mastercard": "mastercard",
@@ -88,30 +119,38 @@ CAPABILITY_NOTES: Final = {
     Capability.SETUP: (
         "a card Registration Link: the customer pays a small authorization amount "
         "(setup_amount, ₹1 by default; INR only, India only) and the card is saved as a "
-        "recurring token. Registration links have no return URL: success_url and cancel_url "
-        "are not used; token.confirmed / invoice.paid webhooks say when it is done"
+        "recurring token. Razorpay needs the customer's name, email and phone (Customer.phone). "
+        "Registration links have no return URL: success_url and cancel_url are not used; "
+        "complete_setup(session) or the invoice.paid webhook gives the saved card"
     ),
     Capability.CHARGE: (
-        "a new order (payment_capture) and a recurring payment on the token; payment method ids "
-        "are 'cust_…/token_…' because Razorpay keeps tokens under their customer"
+        "a new order and a recurring payment on the token (INR only; the customer's email and "
+        "phone are sent, as Razorpay requires). Razorpay debits later (after its pre-debit "
+        "notification): the result is usually pending and payment.captured / payment.failed "
+        "settle it"
     ),
-    Capability.REFUND: "refunds with X-Refund-Idempotency (the operation's idempotency key)",
-    Capability.PAYMENT_METHOD_DETAILS: "ids are 'cust_…/token_…'",
-    Capability.DETACH: "deletes the token (ids are 'cust_…/token_…')",
+    Capability.REFUND: (
+        "refunds with X-Refund-Idempotency (the operation's key); pending until "
+        "refund.processed / refund.failed"
+    ),
+    Capability.PAYMENT_METHOD_DETAILS: (
+        "a token is read through its customer: pass the SavedPaymentMethod (customer_id = "
+        "cust_…); old 'cust_…/token_…' ids are still accepted"
+    ),
+    Capability.DETACH: "deletes the token under its customer (see payment_method_details)",
     Capability.WEBHOOKS: (
-        "X-Razorpay-Signature (hex HMAC-SHA256 of the body; no timestamp). Event ids are "
-        "derived from the payload (event:entity ids:created_at): the X-Razorpay-Event-Id header "
-        "is not part of it"
+        "X-Razorpay-Signature (hex HMAC-SHA256 of the body; no timestamp: deduplicate on the "
+        "event id, X-Razorpay-Event-Id)"
     ),
     Capability.IDEMPOTENCY: (
         "Razorpay has no idempotency header for orders or payments: a charge's idempotency key "
-        "becomes its order's receipt, and a retry with the same key finds that order (one order "
-        "takes one payment) instead of charging again. Refunds use X-Refund-Idempotency"
+        "becomes its order's receipt, and a retry with the same key finds that order and its "
+        "payment instead of charging again. Refunds use X-Refund-Idempotency"
     ),
 }
 
 
-def _text(obj: Mapping[str, Any], key: str) -> str | None:
+def _str(obj: Mapping[str, Any], key: str) -> str | None:
     value = obj.get(key)
     return value if isinstance(value, str) and value else None
 
@@ -122,71 +161,77 @@ def _int(obj: Mapping[str, Any], key: str) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
         return int(value)
     return None
 
 
 def _when(timestamp: int | None) -> datetime | None:
-    return datetime.fromtimestamp(timestamp, UTC) if timestamp else None
+    # Imported here: paywire.plugin's HTTP helpers load httpx, which loading the plugin must not.
+    from paywire.plugin import utc_from_timestamp
+
+    return utc_from_timestamp(timestamp) if timestamp else None
 
 
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+def _items(reply: Reply, key: str = "items") -> list[Mapping[str, Any]]:
+    items = reply.data.get(key)
+    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
 
 
 def _notes(values: Mapping[str, str]) -> dict[str, str]:
     """Razorpay's ``notes``: at most 15 pairs of at most 256 characters, refused before HTTP."""
     if len(values) > _MAX_NOTES:
-        raise paywire.InvalidRequest(
+        raise InvalidRequest(
             f"Razorpay takes at most {_MAX_NOTES} notes; got {len(values)} "
             "(metadata and invoice_id together)",
             provider=_PROVIDER,
         )
     for key, value in values.items():
-        if len(value) > _MAX_NOTE_VALUE:
-            raise paywire.InvalidRequest(
-                f"note {key!r} is longer than Razorpay's {_MAX_NOTE_VALUE} characters",
+        if len(key) > _MAX_NOTE_VALUE or len(value) > _MAX_NOTE_VALUE:
+            raise InvalidRequest(
+                f"note {key[:40]!r} is longer than Razorpay's {_MAX_NOTE_VALUE} characters",
                 provider=_PROVIDER,
             )
     return dict(values)
 
 
-def _entity_id(value: str, prefix: str, what: str) -> str:
-    """``value`` if it can be a Razorpay id of this kind (it goes into a URL path)."""
-    if not isinstance(value, str) or not value.startswith(prefix) or not _ENTITY_ID.match(value):
-        raise paywire.InvalidRequest(
-            f"{value!r} is not a Razorpay {what} id ({prefix}…)", provider=_PROVIDER
-        )
-    return value
-
-
-def _receipt(key: str) -> str:
-    """The order receipt that stands for a charge's idempotency key (at most 40 characters)."""
-    receipt = f"pw-{key}"
-    if len(receipt) <= _MAX_REFERENCE:
-        return receipt
+def receipt_for(key: str) -> str:
+    """The order receipt that stands for a charge's idempotency key (at most 40 characters):
+    ``pw-<key>``, or ``pw-`` and a digest of a key that is long or unusual."""
+    if _RECEIPT_KEY.fullmatch(key):
+        return f"pw-{key}"
     return "pw-" + hashlib.sha256(key.encode()).hexdigest()[: _MAX_REFERENCE - 3]
 
 
-def _refund_key(key: str) -> str:
-    """A valid ``X-Refund-Idempotency`` (≥10 of ``[A-Za-z0-9_-]``) standing for ``key``."""
-    if _REFUND_KEY.match(key) and len(key) <= 64:
+def refund_key(key: str) -> str:
+    """A valid ``X-Refund-Idempotency`` (10 to 64 of ``[A-Za-z0-9_-]``) standing for ``key``."""
+    if _REFUND_KEY.fullmatch(key):
         return key
     return hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
-class RazorpayProvider(paywire.Provider[RazorpayConfig]):
+def _basic(config: RazorpayConfig) -> Secret | None:
+    """The ``Authorization`` value, made once (it holds the key secret: kept as a Secret)."""
+    if not config.key_id or not config.key_secret:
+        return None
+    pair = f"{config.key_id}:{config.key_secret.reveal()}".encode()
+    return Secret("Basic " + base64.b64encode(pair).decode("ascii"))
+
+
+class RazorpayProvider(KernelProvider[RazorpayConfig]):
     """Razorpay: Payment Links, card registration links, recurring charges, refunds, webhooks.
 
-    Build it with ``RazorpayProvider.create(load_config(RazorpayConfig, "razorpay", ...))`` or
-    through :class:`paywire.Paywire`. Every request goes through :attr:`http`, the core's client.
+    Build it through :class:`paywire.Paywire` or with ``RazorpayProvider.create(config)``.
+    Every operation has an ``_async`` twin (``charge_payment_method_async``) running the same
+    code on the event loop.
     """
 
     name: ClassVar[str] = _PROVIDER
-    config_class: ClassVar[type[paywire.ProviderConfig]] = RazorpayConfig
-    currency_rules: ClassVar[paywire.CurrencyRules] = RAZORPAY_CURRENCY_RULES
+    config_class: ClassVar[type[ProviderConfig]] = RazorpayConfig
+    currency_rules: ClassVar[CurrencyRules] = RAZORPAY_CURRENCY_RULES
     default_base_url: ClassVar[str] = "https://api.razorpay.com"
+    idempotency_header: ClassVar[str | None] = None
+    error_rules: ClassVar[tuple[ErrorRule, ...]] = ERROR_RULES
     capabilities: ClassVar[Capabilities] = Capabilities(
         supported=frozenset(
             {
@@ -209,141 +254,78 @@ class RazorpayProvider(paywire.Provider[RazorpayConfig]):
         },
     )
 
-    # -- plumbing ---------------------------------------------------------------------------
+    def __init__(self, config: RazorpayConfig, http: HttpClient) -> None:
+        super().__init__(config, http)
+        self._authorization = _basic(config)
 
-    def _authorization(self) -> str:
-        key_id, secret = self.config.key_id, self.config.key_secret
-        if not key_id or not secret:
-            raise paywire.ConfigurationError(
+    # -- what the kernel asks of a plugin ------------------------------------------------------
+
+    def available(self) -> bool:
+        """Enabled, with a key id and secret configured (not checked with Razorpay)."""
+        return bool(self.config.enabled and self._authorization)
+
+    def auth_headers(self) -> Mapping[str, str]:
+        """HTTP Basic ``key_id:key_secret``."""
+        if self._authorization is None:
+            raise ConfigurationError(
                 "razorpay needs key_id and key_secret "
                 "(PAYWIRE_RAZORPAY_KEY_ID, PAYWIRE_RAZORPAY_KEY_SECRET)"
             )
-        token = base64.b64encode(f"{key_id}:{secret.reveal()}".encode()).decode("ascii")
-        return f"Basic {token}"
+        return {"Authorization": self._authorization.reveal()}
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        operation: Operation,
-        *,
-        json: Mapping[str, Any] | None = None,
-        params: Mapping[str, str | int] | None = None,
-        headers: Mapping[str, str] | None = None,
-        retry_key: str | None = None,
-        operation_key: str | None = None,
-    ) -> dict[str, Any]:
-        """Send one request; return the JSON object answered, or raise the mapped error.
+    def read_error(self, reply: Reply) -> ErrorInfo:
+        """What Razorpay's ``{"error": {…}}`` says (see :mod:`paywire_razorpay._errors`)."""
+        return read_error(reply)
 
-        ``retry_key`` marks a POST that is safe to send again (Razorpay dedupes it: a refund's
-        idempotency header, a payment link's unique reference); ``operation_key`` is the key an
-        :class:`paywire.OutcomeUnknown` tells the caller to retry the operation with.
-        """
-        request = self.http.client.build_request(
-            method,
-            path,
-            headers={"Authorization": self._authorization(), **(headers or {})},
-            json=json,
-            params=params,
-        )
-        key = operation_key or retry_key
-        try:
-            response = self.http.send(request, idempotency_key=retry_key)
-        except paywire.OutcomeUnknown as exc:
-            if exc.idempotency_key == key:
-                raise
-            raise paywire.OutcomeUnknown(
-                exc.message,
-                provider=_PROVIDER,
-                idempotency_key=key,
-                raw_code=exc.raw_code,
-                http_status=exc.http_status,
-            ) from None
-        response.read()
-        if not response.is_success:
-            raise error_from_response(
-                response,
-                operation=operation,
-                idempotency_key=key,
-                secrets=self.config.secrets(),
-            )
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            text = f"unreadable answer from Razorpay to {method} {request.url.path}"
-            if method.upper() == "GET":
-                raise paywire.ProviderUnavailable(text, provider=_PROVIDER)
-            raise paywire.OutcomeUnknown(text, provider=_PROVIDER, idempotency_key=key)
-        return body
+    # -- reading answers -----------------------------------------------------------------------
 
-    def _money(self, obj: Mapping[str, Any], expected: Money, key: str = "amount") -> Money:
+    @staticmethod
+    def _money(obj: Mapping[str, Any], expected: Money, key: str = "amount") -> Money:
         """What Razorpay says the amount is (the caller's own :class:`Money` when equal)."""
-        minor, currency = _int(obj, key), _text(obj, "currency")
+        minor, currency = _int(obj, key), _str(obj, "currency")
         if minor is None or currency is None:
             return expected
         amount = RAZORPAY_CURRENCY_RULES.from_minor_units(minor, currency)
         return expected if amount == expected else amount
 
-    def _customer_id(self, customer: Customer) -> str:
-        """Razorpay's customer for ``customer``: the known one, or the one with its email
-        (``fail_existing: "0"`` returns an existing customer instead of failing)."""
-        if customer.provider_customer_id:
-            return _entity_id(customer.provider_customer_id, "cust_", "customer")
-        body: dict[str, Any] = {
-            "name": (customer.name or customer.email or customer.id)[:50],
-            "fail_existing": "0",
-            "notes": _notes({**customer.metadata, "app_customer_id": customer.id}),
-        }
-        if customer.email:
-            body["email"] = customer.email
-        created = self._send("POST", "/v1/customers", "customer", json=body)
-        customer_id = _text(created, "id")
-        if customer_id is None:
-            raise paywire.ProviderUnavailable(
-                "Razorpay created a customer without an id", provider=_PROVIDER
-            )
-        return customer_id
+    @staticmethod
+    def _unknown(key: str, message: str) -> OutcomeUnknown:
+        return OutcomeUnknown(message, provider=_PROVIDER, idempotency_key=key)
 
-    # -- the interface ----------------------------------------------------------------------
+    # -- checkout ------------------------------------------------------------------------------
 
-    def available(self) -> bool:
-        """Enabled, with a key id and secret configured (not checked with Razorpay)."""
-        return bool(self.config.enabled and self.config.key_id and self.config.key_secret)
-
-    def create_checkout_session(
+    def op_checkout(
         self,
         invoice: Invoice,
         *,
         success_url: str,
         cancel_url: str,
-        save_payment_method: bool = False,
-        idempotency_key: str | None = None,
-    ) -> CheckoutSession:
+        save_payment_method: bool,
+        key: str,
+    ) -> Operation[CheckoutSession]:
         """A Payment Link for ``invoice``'s total; the customer pays at its ``short_url``.
 
         ``reference_id`` is the invoice id and ``notes.invoice_id`` too (payments made on the
         link carry the link's notes, so ``payment.captured`` names the invoice). The customer
         comes back to ``success_url`` (``callback_method=get``); Razorpay has no cancel URL.
-        Razorpay keeps a link's reference unique, so asking again for an invoice whose link is
-        still open returns that link. ``save_payment_method`` is refused: links cannot save
-        cards (use :meth:`create_setup_session`).
+        Razorpay keeps a link's reference unique — which also makes the request safe to send
+        again — so asking again for an invoice whose link is still open returns that link.
         """
         if save_payment_method:
-            raise paywire.InvalidRequest(
+            raise InvalidRequest(
                 "Razorpay Payment Links cannot save the card; save it with create_setup_session",
                 provider=_PROVIDER,
             )
         if len(invoice.id) > _MAX_REFERENCE:
-            raise paywire.InvalidRequest(
+            raise InvalidRequest(
                 f"invoice id {invoice.id!r} is longer than the {_MAX_REFERENCE} characters "
                 "Razorpay takes as a payment link's reference_id",
                 provider=_PROVIDER,
             )
         total = invoice.total
+        minor = RAZORPAY_CURRENCY_RULES.to_minor_units(total)
         body: dict[str, Any] = {
-            "amount": RAZORPAY_CURRENCY_RULES.to_minor_units(total),
+            "amount": minor,
             "currency": total.currency,
             "reference_id": invoice.id,
             "description": (invoice.description or f"Invoice {invoice.id}")[:2048],
@@ -352,38 +334,49 @@ class RazorpayProvider(paywire.Provider[RazorpayConfig]):
             "callback_method": "get",
         }
         if invoice.customer is not None:
-            customer = {
-                key: value
-                for key, value in (
-                    ("name", invoice.customer.name),
-                    ("email", invoice.customer.email),
-                )
-                if value
-            }
+            customer = self._link_customer(invoice.customer)
             if customer:
                 body["customer"] = customer
-        key = idempotency_key or paywire.new_idempotency_key()
+        return self._create_link(body, invoice.id, total, key)
+
+    @staticmethod
+    def _link_customer(customer: Customer) -> dict[str, str]:
+        where = "a payment link"
+        details = {
+            "name": customer.name,
+            "email": customer.email,
+            "contact": _customer.contact(customer.phone, required=False, where=where),
+        }
+        return {key: value for key, value in details.items() if value}
+
+    def _create_link(
+        self, body: Mapping[str, Any], invoice_id: str, total: Money, key: str
+    ) -> Operation[CheckoutSession]:
         try:
-            link = self._send("POST", "/v1/payment_links", "checkout", json=body, retry_key=key)
-        except paywire.InvalidRequest as exc:
+            # Not sent as a header (Razorpay has none here): the key marks the request as one
+            # Razorpay deduplicates, by its unique reference_id, so the kernel may resend it.
+            reply = yield Call.post("/v1/payment_links", json=body, key=key, operation="checkout")
+            link: Mapping[str, Any] = reply.data
+        except InvalidRequest as exc:
             if "reference id already" not in exc.message.lower():
                 raise
-            found = self._open_link(invoice.id, body["amount"], total.currency)
+            listing = yield Call.get(
+                "/v1/payment_links", params={"reference_id": invoice_id}, operation="checkout"
+            )
+            found = self._open_link(listing, invoice_id, body["amount"], total.currency)
             if found is None:
-                raise
+                raise exc from None
             link = found
-        return self._session(link, invoice.id, total)
+        return self._session(link, invoice_id, total)
 
-    def _open_link(self, reference: str, minor: int, currency: str) -> dict[str, Any] | None:
+    @staticmethod
+    def _open_link(
+        listing: Reply, reference: str, minor: int, currency: str
+    ) -> Mapping[str, Any] | None:
         """The still-payable link made earlier for this invoice, for the same amount."""
-        listing = self._send(
-            "GET", "/v1/payment_links", "checkout", params={"reference_id": reference}
-        )
-        links = listing.get("payment_links")
-        for link in links if isinstance(links, list) else []:
+        for link in _items(listing, "payment_links"):
             if (
-                isinstance(link, dict)
-                and link.get("reference_id") == reference
+                link.get("reference_id") == reference
                 and link.get("amount") == minor
                 and link.get("currency") == currency
                 and link.get("status") in ("created", "partially_paid")
@@ -392,9 +385,9 @@ class RazorpayProvider(paywire.Provider[RazorpayConfig]):
         return None
 
     def _session(self, link: Mapping[str, Any], invoice_id: str, total: Money) -> CheckoutSession:
-        link_id, url = _text(link, "id"), _text(link, "short_url")
+        link_id, url = _str(link, "id"), _str(link, "short_url")
         if link_id is None or url is None:
-            raise paywire.ProviderUnavailable(
+            raise ProviderUnavailable(
                 "Razorpay answered a payment link without id or short_url", provider=_PROVIDER
             )
         return CheckoutSession(
@@ -403,24 +396,41 @@ class RazorpayProvider(paywire.Provider[RazorpayConfig]):
             url=url,
             invoice_id=invoice_id,
             amount=self._money(link, total),
-            status=_LINK_STATUS.get(_text(link, "status") or "created", SessionStatus.OPEN),
-            customer_id=_text(link, "customer_id"),
+            status=_LINK_STATUS.get(_str(link, "status") or "created", SessionStatus.OPEN),
+            customer_id=_str(link, "customer_id"),
             expires_at=_when(_int(link, "expire_by")),
         )
 
-    def create_setup_session(
-        self, customer: Customer, *, success_url: str, cancel_url: str
-    ) -> SetupSession:
-        """A card Registration Link for ``customer`` (created, or reused by email, first).
+    # -- saving a card -------------------------------------------------------------------------
+
+    def op_setup(
+        self, customer: Customer, *, success_url: str, cancel_url: str, key: str
+    ) -> Operation[SetupSession]:
+        """A card Registration Link for ``customer``: ``{customer: {name, email, contact}}``,
+        all three mandatory (from ``Customer.name``, ``email`` and ``phone``; with a
+        ``provider_customer_id``, what is missing is read from that Razorpay customer).
 
         The customer pays ``setup_amount`` (₹1 by default) to authorize a card mandate of up to
         ``mandate_max_amount``; the card becomes a recurring token. Registration links have no
-        return URL, so ``success_url`` and ``cancel_url`` are not used: the ``token.confirmed``
-        and ``invoice.paid`` webhooks tell when the card is saved.
+        return URL, so ``success_url`` and ``cancel_url`` are not used.
         """
-        customer_id = self._customer_id(customer)
+        where = "a Razorpay registration link"
+        name = _customer.customer_name(customer.name, required=False, where=where)
+        email = _customer.email(customer.email, required=False, where=where)
+        phone = _customer.contact(customer.phone, required=False, where=where)
+        notes = _notes({"app_customer_id": customer.id})
+        if customer.provider_customer_id and not (name and email and phone):
+            known = entity_id(customer.provider_customer_id, "cust_", "customer")
+            record = (yield Call.get(f"/v1/customers/{known}", operation="setup")).data
+            name = name or _str(record, "name")
+            email = email or _str(record, "email")
+            phone = phone or _str(record, "contact")
         body: dict[str, Any] = {
-            "customer_id": customer_id,
+            "customer": {
+                "name": _customer.customer_name(name, required=True, where=where),
+                "email": _customer.email(email, required=True, where=where),
+                "contact": _customer.contact(phone, required=True, where=where),
+            },
             "type": "link",
             "amount": self.config.setup_amount,
             "currency": "INR",
@@ -432,12 +442,15 @@ class RazorpayProvider(paywire.Provider[RazorpayConfig]):
             },
             "sms_notify": False,
             "email_notify": False,
-            "notes": {"app_customer_id": customer.id},
+            "notes": notes,
         }
-        invoice = self._send("POST", "/v1/subscription_registration/auth_links", "setup", json=body)
-        invoice_id, url = _text(invoice, "id"), _text(invoice, "short_url")
+        reply = yield Call.post(
+            "/v1/subscription_registration/auth_links", json=body, operation="setup"
+        )
+        invoice = reply.data
+        invoice_id, url = _str(invoice, "id"), _str(invoice, "short_url")
         if invoice_id is None or url is None:
-            raise paywire.ProviderUnavailable(
+            raise ProviderUnavailable(
                 "Razorpay answered a registration link without id or short_url",
                 provider=_PROVIDER,
             )
@@ -445,135 +458,221 @@ class RazorpayProvider(paywire.Provider[RazorpayConfig]):
             provider=_PROVIDER,
             id=invoice_id,
             url=url,
-            customer_id=_text(invoice, "customer_id") or customer_id,
-            status=_LINK_STATUS.get(_text(invoice, "status") or "issued", SessionStatus.OPEN),
+            customer_id=_str(invoice, "customer_id") or customer.provider_customer_id,
+            status=_LINK_STATUS.get(_str(invoice, "status") or "issued", SessionStatus.OPEN),
             expires_at=_when(_int(invoice, "expire_by")),
         )
 
-    def charge_payment_method(
+    def op_complete_setup(
         self,
-        payment_method: SavedPaymentMethod,
+        source: SetupSession | WebhookEvent | str,
+        *,
+        params: Mapping[str, str],
+        key: str,
+    ) -> Operation[SavedPaymentMethod]:
+        """The card a registration link saved: from its :class:`SetupSession` (or the link's
+        ``inv_…`` id) through the link's payment, which names the token and the customer; or
+        from a ``SETUP_COMPLETED`` event that names both (``invoice.paid``). Registration links
+        have no return URL, so ``params`` carry nothing Razorpay put there.
+
+        Raises :class:`paywire.AuthenticationRequired` (``action_url`` = the link) while the
+        customer has not paid the link, and :class:`paywire.InvalidRequest` for a link that
+        expired or was cancelled.
+        """
+        if isinstance(source, WebhookEvent):
+            if source.provider != _PROVIDER or source.type is not EventType.SETUP_COMPLETED:
+                raise InvalidRequest(
+                    f"{source.provider} {source.raw_type} is not a Razorpay setup completion",
+                    provider=_PROVIDER,
+                )
+            if source.payment_method_id and source.customer_id:
+                return SavedPaymentMethod(_PROVIDER, source.payment_method_id, source.customer_id)
+            if not source.session_id:
+                raise InvalidRequest(
+                    f"Razorpay's {source.raw_type} event names no customer for token "
+                    f"{source.payment_method_id!r}: complete the setup from its invoice.paid "
+                    "event or from the SetupSession",
+                    provider=_PROVIDER,
+                )
+            link_id: object = source.session_id
+        else:
+            link_id = source.id if isinstance(source, SetupSession) else source
+        invoice_id = entity_id(link_id, "inv_", "registration link")
+        invoice = (yield Call.get(f"/v1/invoices/{invoice_id}", operation="setup")).data
+        status = _str(invoice, "status")
+        if status in _UNPAID:
+            raise AuthenticationRequired(
+                f"the customer has not completed registration link {invoice_id}",
+                provider=_PROVIDER,
+                raw_code=status,
+                action_url=_str(invoice, "short_url"),
+            )
+        if status != "paid":
+            raise InvalidRequest(
+                f"registration link {invoice_id} is {status}: create a new setup session",
+                provider=_PROVIDER,
+                raw_code=status,
+            )
+        payment_id = entity_id(_str(invoice, "payment_id"), "pay_", "payment")
+        payment = (yield Call.get(f"/v1/payments/{payment_id}", operation="setup")).data
+        token_id = _str(payment, "token_id")
+        customer_id = _str(payment, "customer_id") or _str(invoice, "customer_id")
+        if token_id is None or customer_id is None:
+            raise InvalidRequest(
+                f"registration link {invoice_id} was paid but saved no card", provider=_PROVIDER
+            )
+        return SavedPaymentMethod(_PROVIDER, token_id, customer_id)
+
+    # -- charging a saved card -----------------------------------------------------------------
+
+    def op_charge(
+        self,
+        method: SavedPaymentMethod,
         amount: Money,
         *,
-        description: str | None = None,
-        invoice_id: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> ChargeResult:
+        description: str | None,
+        invoice_id: str | None,
+        metadata: Mapping[str, str],
+        key: str,
+    ) -> Operation[ChargeResult]:
         """An order for ``amount`` (captured automatically) and a recurring payment on the token.
 
-        With an ``idempotency_key`` the order's receipt stands for it: a later call with the
-        same key finds that order and answers with its payment (one order takes one payment)
-        rather than charging again. A payment whose answer is lost is looked up on its order.
+        Razorpay deduplicates neither, so the operation's key becomes the order's receipt: a
+        call with the same key first looks that order up and answers with its payment (one
+        order takes one payment) instead of charging again. Every step that may have charged
+        and whose answer is lost is looked up on the order; when even that cannot be learned
+        the answer is :class:`paywire.OutcomeUnknown` with the key, never a second charge.
         """
-        customer_id, token_id = split_method_id(payment_method.id, payment_method.customer_id)
         minor = RAZORPAY_CURRENCY_RULES.to_minor_units(amount)
-        notes = dict(metadata or {})
-        if invoice_id is not None:
-            notes["invoice_id"] = invoice_id
-        notes = _notes(notes)
-        method = method_id(customer_id, token_id)
-        key = idempotency_key
-        receipt = _receipt(key) if key else None
-
-        order: dict[str, Any] | None = None
-        if receipt is not None:
-            order = self._order_for(receipt, minor, amount.currency, key)
-            if order is not None:
-                done = self._order_payment(order, key)
-                if done is not None:
-                    return self._charge_result(done, amount, method, invoice_id)
-        customer = self._send("GET", f"/v1/customers/{customer_id}", "charge")
-        if order is None:
-            order_body: dict[str, Any] = {
-                "amount": minor,
-                "currency": amount.currency,
-                "payment_capture": True,
-                "notes": notes,
-            }
-            if receipt is not None:
-                order_body["receipt"] = receipt
-            order = self._send("POST", "/v1/orders", "charge", json=order_body, operation_key=key)
-        order_id = _text(order, "id")
-        if order_id is None:
-            raise paywire.OutcomeUnknown(
-                "Razorpay created an order without an id", provider=_PROVIDER, idempotency_key=key
+        if amount.currency != _RECURRING_CURRENCY:
+            raise UnknownCurrency(
+                f"Razorpay charges saved cards in INR only (recurring card payments: "
+                f"'Currently, only INR is allowed'), not {amount.currency}"
             )
-        payment_body: dict[str, Any] = {
+        ref = method_ref(method)
+        notes = _notes({**metadata, **({"invoice_id": invoice_id} if invoice_id else {})})
+        receipt = receipt_for(key)
+
+        order = yield from self._keyed_order(receipt, minor, amount.currency, key)
+        if order is not None:
+            earlier = yield from self._order_payment(order, key)
+            if earlier is not None:
+                self._same_card(earlier, ref, key)
+                return self._charge_result(earlier, amount, ref, invoice_id, key)
+
+        customer = (yield Call.get(f"/v1/customers/{ref.customer_id}", operation="charge")).data
+        where = f"a recurring payment (customer {ref.customer_id})"
+        email = _customer.email(_str(customer, "email"), required=True, where=where)
+        contact = _customer.contact(_str(customer, "contact"), required=True, where=where)
+
+        if order is None:
+            order = yield from self._new_order(receipt, minor, amount.currency, notes, key)
+        order_id = entity_id(_str(order, "id"), "order_", "order")
+        body: dict[str, Any] = {
+            "email": email,
+            "contact": contact,
             "amount": minor,
             "currency": amount.currency,
             "order_id": order_id,
-            "customer_id": customer_id,
-            "token": token_id,
+            "customer_id": ref.customer_id,
+            "token": ref.token_id,
             "recurring": True,
             "notes": notes,
         }
-        for field in ("email", "contact"):
-            value = _text(customer, field)
-            if value:
-                payment_body[field] = value
         if description:
-            payment_body["description"] = description[:255]
+            body["description"] = description[:_MAX_DESCRIPTION]
         try:
-            created = self._send(
-                "POST",
-                "/v1/payments/create/recurring",
-                "charge",
-                json=payment_body,
-                operation_key=key,
-            )
-        except paywire.OutcomeUnknown:
-            # The answer was lost: the order tells whether the payment was made.
-            found = self._order_payment(order, key)
+            reply = yield Call.post("/v1/payments/create/recurring", json=body, operation="charge")
+        except OutcomeUnknown:
+            # The answer was lost (or was a 5xx): the order tells whether a payment was made.
+            found = yield from self._order_payment(order, key)
             if found is None:
                 raise
-            return self._charge_result(found, amount, method, invoice_id)
-        payment_id = _text(created, "razorpay_payment_id")
+            return self._charge_result(found, amount, ref, invoice_id, key)
+        payment_id = _str(reply.data, "razorpay_payment_id")
         if payment_id is None:
-            raise paywire.OutcomeUnknown(
-                "Razorpay answered a recurring payment without its id",
-                provider=_PROVIDER,
-                idempotency_key=key,
+            raise self._unknown(key, "Razorpay answered a recurring payment without its id")
+        try:
+            status = yield Call.get(
+                f"/v1/payments/{entity_id(payment_id, 'pay_', 'payment')}", operation="charge"
             )
-        payment = self._send(
-            "GET", f"/v1/payments/{_entity_id(payment_id, 'pay_', 'payment')}", "charge"
-        )
-        return self._charge_result(payment, amount, method, invoice_id)
+        except ProviderUnavailable as exc:
+            raise self._unknown(
+                key, f"payment {payment_id} was made; its status is unknown: {exc.message}"
+            ) from None
+        return self._charge_result(status.data, amount, ref, invoice_id, key)
 
-    def _order_for(
-        self, receipt: str, minor: int, currency: str, key: str | None
-    ) -> dict[str, Any] | None:
-        """The order an earlier call with this idempotency key made, if any."""
-        listing = self._send(
-            "GET", "/v1/orders", "charge", params={"receipt": receipt, "count": 100}
-        )
-        items = listing.get("items")
-        for order in items if isinstance(items, list) else []:
-            if not isinstance(order, dict) or order.get("receipt") != receipt:
-                continue
+    def _keyed_order(
+        self, receipt: str, minor: int, currency: str, key: str
+    ) -> Operation[Mapping[str, Any] | None]:
+        """The order an earlier call with this key made, if any (the first one made, should two
+        calls with one key have raced)."""
+        try:
+            reply = yield Call.get(
+                "/v1/orders", params={"receipt": receipt, "count": 100}, operation="charge"
+            )
+        except ProviderUnavailable as exc:
+            raise self._unknown(
+                key, f"could not look up earlier charges with this key: {exc.message}"
+            ) from None
+        orders = [o for o in _items(reply) if o.get("receipt") == receipt]
+        for order in orders:
             if order.get("amount") != minor or order.get("currency") != currency:
-                raise paywire.InvalidRequest(
+                raise InvalidRequest(
                     f"idempotency key {key!r} was used for another charge (order "
                     f"{order.get('id')} of {order.get('amount')} {order.get('currency')})",
                     provider=_PROVIDER,
                 )
-            return order
-        return None
+        if not orders:
+            return None
+        return min(orders, key=lambda o: (_int(o, "created_at") or 0, str(o.get("id"))))
 
-    def _order_payment(self, order: Mapping[str, Any], key: str | None) -> dict[str, Any] | None:
-        """The payment made on ``order``: a successful or pending one first; ``None`` if no
-        payment was attempted. Raises the failure when every attempt failed."""
-        order_id = _entity_id(_text(order, "id") or "", "order_", "order")
+    def _new_order(
+        self, receipt: str, minor: int, currency: str, notes: Mapping[str, str], key: str
+    ) -> Operation[Mapping[str, Any]]:
+        body = {
+            "amount": minor,
+            "currency": currency,
+            "receipt": receipt,
+            "payment_capture": True,
+            "notes": notes,
+        }
         try:
-            listing = self._send("GET", f"/v1/orders/{order_id}/payments", "charge")
-        except paywire.ProviderUnavailable as exc:
-            raise paywire.OutcomeUnknown(
-                f"could not learn whether order {order_id} was paid: {exc.message}",
+            reply = yield Call.post("/v1/orders", json=body, operation="charge")
+        except OutcomeUnknown:
+            # Lost: the receipt finds the order if it was made. Not made → nothing was charged,
+            # but say so only after a later call with the key has looked again.
+            found = yield from self._keyed_order(receipt, minor, currency, key)
+            if found is None:
+                raise
+            return found
+        order: Mapping[str, Any] = reply.data
+        return order
+
+    @staticmethod
+    def _same_card(payment: Mapping[str, Any], ref: MethodRef, key: str) -> None:
+        """Refuse a key that already charged another saved card."""
+        token, customer = _str(payment, "token_id"), _str(payment, "customer_id")
+        if (token and token != ref.token_id) or (customer and customer != ref.customer_id):
+            raise InvalidRequest(
+                f"idempotency key {key!r} was used for a charge of another saved card "
+                f"(payment {payment.get('id')})",
                 provider=_PROVIDER,
-                idempotency_key=key,
+            )
+
+    def _order_payment(
+        self, order: Mapping[str, Any], key: str
+    ) -> Operation[Mapping[str, Any] | None]:
+        """The payment made on ``order``: one that did not fail first; ``None`` when none was
+        attempted. Raises the failure when every attempt failed (the key's outcome)."""
+        order_id = entity_id(_str(order, "id"), "order_", "order")
+        try:
+            reply = yield Call.get(f"/v1/orders/{order_id}/payments", operation="charge")
+        except ProviderUnavailable as exc:
+            raise self._unknown(
+                key, f"could not learn whether order {order_id} was paid: {exc.message}"
             ) from None
-        items = listing.get("items")
-        payments = [p for p in items if isinstance(p, dict)] if isinstance(items, list) else []
+        payments = _items(reply)
         for payment in payments:
             if payment.get("status") != "failed":
                 return payment
@@ -586,124 +685,133 @@ class RazorpayProvider(paywire.Provider[RazorpayConfig]):
         self,
         payment: Mapping[str, Any],
         amount: Money,
-        method: str,
+        ref: MethodRef,
         invoice_id: str | None,
+        key: str,
     ) -> ChargeResult:
-        raw_status = _text(payment, "status") or "created"
+        raw_status = _str(payment, "status") or "created"
         if raw_status == "failed":
-            raise error_from_payment(dict(payment), self.config.secrets())
-        payment_id = _text(payment, "id")
+            raise error_from_payment(payment, self.config.secrets())
+        payment_id = _str(payment, "id")
         if payment_id is None:
-            raise paywire.ProviderUnavailable(
-                "Razorpay answered a payment without an id", provider=_PROVIDER
-            )
+            raise self._unknown(key, "Razorpay answered a payment without an id")
+        notes = payment.get("notes")
+        noted = _str(notes, "invoice_id") if isinstance(notes, Mapping) else None
         return ChargeResult(
             provider=_PROVIDER,
             id=payment_id,
             amount=self._money(payment, amount),
             status=_PAYMENT_STATUS.get(raw_status, PaymentStatus.PENDING),
             raw_status=raw_status,
-            payment_method_id=method,
-            invoice_id=invoice_id or _text(_mapping(payment.get("notes")), "invoice_id"),
+            payment_method_id=ref.given,
+            invoice_id=invoice_id or noted,
             created_at=_when(_int(payment, "created_at")),
         )
 
-    def create_refund(
+    # -- refunds -------------------------------------------------------------------------------
+
+    def op_refund(
         self,
         transaction_id: str,
-        amount: Money | None = None,
+        amount: Money | None,
         *,
-        reason: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> RefundResult:
+        reason: str | None,
+        metadata: Mapping[str, str],
+        key: str,
+    ) -> Operation[RefundResult]:
         """Refund a payment (``pay_…``): ``amount``, or all that is left when ``None``.
 
-        Sent with ``X-Refund-Idempotency`` (the key, or a digest of it when it is not ten or
-        more of ``[A-Za-z0-9_-]``), so the core's retries and the caller's retries with the same
-        key refund once. A partial ``amount`` is checked against the payment's currency first,
-        because Razorpay's refund takes a bare number.
+        Sent with ``X-Refund-Idempotency`` (the key, or a digest of it when it is not 10 to 64
+        of ``[A-Za-z0-9_-]``), so retries refund once. A partial ``amount`` is checked against
+        the payment's currency first, because Razorpay's refund takes a bare number. Razorpay
+        processes refunds later: the result is usually pending, settled by ``refund.processed``
+        or ``refund.failed``.
         """
-        payment_id = _entity_id(transaction_id, "pay_", "payment")
-        key = _refund_key(idempotency_key or paywire.new_idempotency_key())
+        payment_id = entity_id(transaction_id, "pay_", "payment")
         body: dict[str, Any] = {}
         if amount is not None:
             minor = RAZORPAY_CURRENCY_RULES.to_minor_units(amount)
-            payment = self._send("GET", f"/v1/payments/{payment_id}", "refund")
-            currency = _text(payment, "currency")
+            payment = (yield Call.get(f"/v1/payments/{payment_id}", operation="refund")).data
+            currency = _str(payment, "currency")
             if currency is not None and currency != amount.currency:
-                raise paywire.InvalidAmount(f"cannot refund {amount} of a payment in {currency}")
+                raise InvalidAmount(f"cannot refund {amount} of a payment in {currency}")
             body["amount"] = minor
-        notes = dict(metadata or {})
+        notes = dict(metadata)
         if reason:
             notes["reason"] = reason[:_MAX_NOTE_VALUE]
         if notes:
             body["notes"] = _notes(notes)
-        refund = self._send(
-            "POST",
+        reply = yield Call.post(
             f"/v1/payments/{payment_id}/refund",
-            "refund",
             json=body,
-            headers={_REFUND_KEY_HEADER: key},
-            retry_key=key,
-            operation_key=idempotency_key or key,
+            key=refund_key(key),
+            key_header=REFUND_KEY_HEADER,
+            operation="refund",
         )
-        refund_id, currency, minor_refunded = (
-            _text(refund, "id"),
-            _text(refund, "currency"),
+        refund = reply.data
+        refund_id, currency, refunded = (
+            _str(refund, "id"),
+            _str(refund, "currency"),
             _int(refund, "amount"),
         )
-        if refund_id is None or currency is None or minor_refunded is None:
-            raise paywire.OutcomeUnknown(
-                "Razorpay answered a refund without id, amount or currency",
-                provider=_PROVIDER,
-                idempotency_key=idempotency_key or key,
-            )
-        raw_status = _text(refund, "status") or "pending"
+        if refund_id is None or currency is None or refunded is None:
+            raise self._unknown(key, "Razorpay answered a refund without id, amount or currency")
+        raw_status = _str(refund, "status") or "pending"
         return RefundResult(
             provider=_PROVIDER,
             id=refund_id,
-            transaction_id=_text(refund, "payment_id") or payment_id,
-            amount=RAZORPAY_CURRENCY_RULES.from_minor_units(minor_refunded, currency),
+            transaction_id=_str(refund, "payment_id") or payment_id,
+            amount=RAZORPAY_CURRENCY_RULES.from_minor_units(refunded, currency),
             status=_REFUND_STATUS.get(raw_status, RefundStatus.PENDING),
             raw_status=raw_status,
         )
 
-    def get_payment_method_details(self, payment_method_id: str) -> PaymentMethodInfo:
-        """The saved card behind ``"cust_…/token_…"``: network, last four digits, expiry."""
-        customer_id, token_id = split_method_id(payment_method_id)
-        token = self._send("GET", f"/v1/customers/{customer_id}/tokens/{token_id}", "token")
-        card = _mapping(token.get("card"))
+    # -- saved cards ---------------------------------------------------------------------------
+
+    def op_method_details(self, method: SavedPaymentMethod) -> Operation[PaymentMethodInfo]:
+        """The saved card: network, last four digits, expiry (``id`` as the caller named it)."""
+        ref = method_ref(method)
+        reply = yield Call.get(
+            f"/v1/customers/{ref.customer_id}/tokens/{ref.token_id}", operation="token"
+        )
+        token = reply.data
+        card = token.get("card")
+        card = card if isinstance(card, Mapping) else {}
         last4 = card.get("last4")
-        if isinstance(last4, int) and not isinstance(last4, bool):
+        if isinstance(last4, int) and not isinstance(last4, bool) and 0 <= last4 < 10_000:
             last4 = f"{last4:04d}"  # some answers carry it as a number
-        network = _text(card, "network")
+        network = _str(card, "network")
         return PaymentMethodInfo(
             provider=_PROVIDER,
-            id=method_id(customer_id, _text(token, "id") or token_id),
-            type=_text(token, "method") or "card",
-            customer_id=customer_id,
+            id=ref.given,
+            type=_str(token, "method") or "card",
+            customer_id=ref.customer_id,
             brand=_BRANDS.get(network.lower(), network.lower()) if network else None,
-            last4=last4 if isinstance(last4, str) and last4 else None,
+            last4=last4 if isinstance(last4, str) and len(last4) == 4 else None,
             exp_month=_int(card, "expiry_month"),
             exp_year=_int(card, "expiry_year"),
         )
 
-    def detach_payment_method(self, payment_method_id: str) -> None:
-        """Delete the token behind ``"cust_…/token_…"``; Razorpay cancels its mandate."""
-        customer_id, token_id = split_method_id(payment_method_id)
-        self._send("DELETE", f"/v1/customers/{customer_id}/tokens/{token_id}", "token")
+    def op_detach(self, method: SavedPaymentMethod, *, key: str) -> Operation[None]:
+        """Delete the token; Razorpay cancels its mandate."""
+        ref = method_ref(method)
+        yield Call.delete(
+            f"/v1/customers/{ref.customer_id}/tokens/{ref.token_id}",
+            operation="token",
+            expect="any",
+        )
 
-    def verify_webhook_signature(
-        self, payload: bytes, headers: Mapping[str, str], secret: str | None = None
-    ) -> None:
-        """Check ``X-Razorpay-Signature`` (hex HMAC-SHA256 of the raw body) with the webhook
-        secret. Razorpay signs no timestamp, so there is no staleness check: deduplicate on the
-        event id. Raises :class:`paywire.InvalidSignature` and nothing else."""
-        if secret is None and self.config.webhook_secret is not None:
-            secret = self.config.webhook_secret.reveal()
-        verify_signature(payload, headers, secret)
+    # -- webhooks ------------------------------------------------------------------------------
 
-    def handle_webhook_event(self, payload: Mapping[str, Any]) -> WebhookEvent:
-        """Normalize a parsed Razorpay event; see :data:`paywire_razorpay.EVENT_TYPES`."""
-        return normalize_event(payload)
+    def op_verify(
+        self, body: bytes, headers: Mapping[str, str], secret: str | None
+    ) -> Operation[None]:
+        """``X-Razorpay-Signature``: hex HMAC-SHA256 of the raw body under ``secret``. Razorpay
+        signs no timestamp, so there is no staleness check: deduplicate on the event id."""
+        verify_hmac_sha256_hex(body, get_header(headers, SIGNATURE_HEADER), secret)
+        return immediately(None)
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
+        """The normalized event; its id is ``X-Razorpay-Event-Id`` when the headers carry it,
+        else derived from the payload (:func:`paywire_razorpay.event_id`)."""
+        return parse_event(body, headers)

@@ -1,7 +1,8 @@
 """Razorpay event payloads shaped as Razorpay sends them, for the contract harness and the tests.
 
 Entities carry the fields paywire reads and the usual surrounding ones, after the samples on
-Razorpay's webhook pages (payment links, payments, orders, refunds, tokens, disputes).
+Razorpay's webhook pages (payment links, payments, orders, refunds, tokens, disputes). A card
+token carries no ``customer_id``, as on Razorpay's recurring-payments webhooks page.
 """
 
 from __future__ import annotations
@@ -96,18 +97,21 @@ def _payment(**changes: Any) -> dict[str, Any]:
     return payment
 
 
-def _failed_payment() -> dict[str, Any]:
+def _failed_payment(**changes: Any) -> dict[str, Any]:
     return _payment(
-        status="failed",
-        captured=False,
-        fee=None,
-        tax=None,
-        acquirer_data={},
-        error_code="BAD_REQUEST_ERROR",
-        error_description="Your payment has been declined by your bank. Try another card.",
-        error_source="bank",
-        error_step="payment_authorization",
-        error_reason="card_declined",
+        **{
+            "status": "failed",
+            "captured": False,
+            "fee": None,
+            "tax": None,
+            "acquirer_data": {},
+            "error_code": "BAD_REQUEST_ERROR",
+            "error_description": "Your payment has been declined by your bank. Try another card.",
+            "error_source": "bank",
+            "error_step": "payment_authorization",
+            "error_reason": "card_declined",
+            **changes,
+        }
     )
 
 
@@ -223,7 +227,6 @@ def _token(status: str = "confirmed", failure_reason: str | None = None) -> dict
         "created_at": _CREATED - 30,
         "expired_at": _CREATED + 315_360_000,
         "status": "active" if status == "confirmed" else status,
-        "customer_id": CUSTOMER_ID,
         "notes": [],
         "max_amount": 1_500_000,
         "frequency": "as_presented",
@@ -328,6 +331,23 @@ def webhook_samples() -> list[tuple[dict[str, Any], EventType]]:
         (event("payment.captured", {"payment": _payment()}), EventType.PAYMENT_SUCCEEDED),
         (event("payment.captured", {"payment": recurring}), EventType.PAYMENT_SUCCEEDED),
         (event("payment.failed", {"payment": _failed_payment()}), EventType.PAYMENT_FAILED),
+        # A recurring debit that fails after the pre-debit notification.
+        (
+            event(
+                "payment.failed",
+                {
+                    "payment": _failed_payment(
+                        id=recurring["id"],
+                        order_id=recurring["order_id"],
+                        customer_id=CUSTOMER_ID,
+                        token_id=TOKEN_ID,
+                        recurring=True,
+                        error_reason="insufficient_funds",
+                    )
+                },
+            ),
+            EventType.PAYMENT_FAILED,
+        ),
         (
             event(
                 "payment.pending",

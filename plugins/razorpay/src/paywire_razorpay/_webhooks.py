@@ -1,70 +1,56 @@
-"""Razorpay webhooks: the ``X-Razorpay-Signature`` check and events normalized to
-``WebhookEvent``.
+"""Razorpay webhooks: the ``X-Razorpay-Signature`` check, the event id, and the event table.
 
 Razorpay's envelope is ``{"entity": "event", "account_id", "event", "contains", "payload":
 {"payment": {"entity": {…}}, "order": …, "refund": …, "payment_link": …, "token": …},
-"created_at"}``. It carries no event id: Razorpay sends that in the ``X-Razorpay-Event-Id``
-header, which :meth:`handle_webhook_event` never sees. So the id is derived from the payload —
-``"<event>:<entity ids by entity name>:<created_at>"`` — which is the same for every delivery of
-one event (a redelivery resends the same snapshot) and differs between events.
+"created_at"}``, signed with ``X-Razorpay-Signature`` (hex HMAC-SHA256 of the raw body; no
+timestamp). Its id travels in the ``X-Razorpay-Event-Id`` header, "unique per event" and the same
+on every redelivery; without that header (a body handed over on its own) the id is derived from
+the payload (:func:`event_id`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any, Final
 
-import paywire
-from paywire import EventType, WebhookEvent
+from paywire import EventType, InvalidAmount, MalformedWebhook, Money, UnknownEvent, WebhookEvent
+from paywire.plugin import (
+    EventFields,
+    EventRule,
+    EventRules,
+    check_text,
+    get_header,
+    parse_json_body,
+)
 from paywire_razorpay._currency import RAZORPAY_CURRENCY_RULES
-from paywire_razorpay._ids import method_id
 
 __all__ = [
+    "EVENTS",
     "EVENT_ID_HEADER",
     "EVENT_TYPES",
     "SIGNATURE_HEADER",
     "event_id",
-    "normalize_event",
-    "verify_signature",
+    "parse_event",
 ]
 
+#: The header carrying the body's hex HMAC-SHA256 under the webhook secret.
 SIGNATURE_HEADER: Final = "X-Razorpay-Signature"
-#: Razorpay's own event id, unique per event; apps that read headers may prefer it.
+#: The header carrying Razorpay's event id, unique per event and kept on redeliveries.
 EVENT_ID_HEADER: Final = "X-Razorpay-Event-Id"
 _PROVIDER: Final = "razorpay"
-_MAX_ID = 200
+_MAX_ID: Final = 200
 
 
-def verify_signature(payload: bytes, headers: Mapping[str, str], secret: str | None) -> None:
-    """Check ``X-Razorpay-Signature``: hex HMAC-SHA256 of the raw ``payload`` under the webhook
-    secret. Raises :class:`paywire.InvalidSignature` and nothing else, whatever arrives."""
-    try:
-        signature = paywire.get_header(headers, SIGNATURE_HEADER)
-        paywire.verify_hmac_sha256_hex(payload, signature, secret)
-    except paywire.InvalidSignature:
-        raise
-    except Exception:  # not a mapping, odd types: whatever it is, it is not a valid signature
-        raise paywire.InvalidSignature("malformed signature header") from None
-
-
-class _Malformed(Exception):
-    """A field that does not have Razorpay's type."""
-
-
-def _unknown(message: str, event_type: str | None) -> paywire.UnknownEvent:
-    return paywire.UnknownEvent(message, provider=_PROVIDER, event_type=event_type)
-
-
-def _entity(payload: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
-    wrapper = payload.get(name)
+def _entity(entities: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
+    """``payload[name].entity``; ``None`` when the event does not contain it."""
+    wrapper = entities.get(name)
     if wrapper is None:
         return None
-    inner = wrapper.get("entity") if isinstance(wrapper, Mapping) else None
+    inner = wrapper["entity"]
     if not isinstance(inner, Mapping):
-        raise _Malformed(name)
+        raise TypeError(name)
     return inner
 
 
@@ -75,7 +61,7 @@ def _text(obj: Mapping[str, Any] | None, key: str) -> str | None:
     if value is None or value == "":
         return None
     if type(value) is not str:
-        raise _Malformed(key)
+        raise TypeError(key)
     return value
 
 
@@ -89,36 +75,36 @@ def _note(obj: Mapping[str, Any] | None, key: str) -> str | None:
     return None
 
 
-def _money(obj: Mapping[str, Any] | None, key: str = "amount") -> paywire.Money | None:
+def _money(obj: Mapping[str, Any] | None, key: str = "amount") -> Money | None:
     if obj is None:
         return None
-    amount = obj.get(key)
-    currency = obj.get("currency")
+    amount, currency = obj.get(key), obj.get("currency")
     if amount is None or currency is None:
         return None
     if type(amount) is not int or type(currency) is not str:
-        raise _Malformed(key)
+        raise TypeError(key)
     try:
         return RAZORPAY_CURRENCY_RULES.from_minor_units(amount, currency)
-    except paywire.InvalidAmount:
+    except InvalidAmount:
         return None  # a currency paywire cannot express: the event still arrives, in ``data``
 
 
 class _Event:
     """The entities of one event's payload, and what each contributes."""
 
-    def __init__(self, payload: Mapping[str, Any]) -> None:
-        self.payment = _entity(payload, "payment")
-        self.order = _entity(payload, "order")
-        self.link = _entity(payload, "payment_link")
-        self.refund = _entity(payload, "refund")
-        self.token = _entity(payload, "token")
-        self.dispute = _entity(payload, "dispute")
-        self.invoice = _entity(payload, "invoice")
+    def __init__(self, entities: Mapping[str, Any]) -> None:
+        self.payment = _entity(entities, "payment")
+        self.order = _entity(entities, "order")
+        self.link = _entity(entities, "payment_link")
+        self.refund = _entity(entities, "refund")
+        self.token = _entity(entities, "token")
+        self.dispute = _entity(entities, "dispute")
+        self.invoice = _entity(entities, "invoice")
 
     def invoice_id(self) -> str | None:
         """The app's invoice id: a payment link's reference, else ``notes.invoice_id`` of the
-        payment, order, link or refund (paywire writes it into every one it creates)."""
+        payment, order, link or refund (paywire writes it into every link and order it makes,
+        and a payment carries its link's or order's notes)."""
         return (
             _text(self.link, "reference_id")
             or _note(self.payment, "invoice_id")
@@ -134,34 +120,34 @@ class _Event:
             or _text(self.invoice, "customer_id")
         )
 
-    def method_id(self) -> str | None:
-        token_id = _text(self.token, "id") or _text(self.payment, "token_id")
-        if token_id is None:
-            return None
-        customer_id = self.customer_id()
-        return method_id(customer_id, token_id) if customer_id else token_id
+    def token_id(self) -> str | None:
+        return _text(self.token, "id") or _text(self.payment, "token_id")
 
 
-_Fields = dict[str, Any]
+def _read(entities: Mapping[str, Any]) -> _Event:
+    return _Event(entities)
 
 
-def _payment(event: _Event) -> _Fields:
+def _payment(entities: Mapping[str, Any]) -> EventFields:
+    event = _read(entities)
     return {
         "invoice_id": event.invoice_id(),
         "amount": _money(event.payment),
         "transaction_id": _text(event.payment, "id"),
-        "payment_method_id": event.method_id(),
+        "payment_method_id": event.token_id(),
         "customer_id": event.customer_id(),
     }
 
 
-def _order_paid(event: _Event) -> _Fields:
-    fields = _payment(event)
-    fields["amount"] = _money(event.order, "amount_paid") or fields["amount"]
+def _order_paid(entities: Mapping[str, Any]) -> EventFields:
+    event = _read(entities)
+    fields = _payment(entities)
+    fields["amount"] = _money(event.order, "amount_paid") or fields.get("amount")
     return fields
 
 
-def _link(event: _Event) -> _Fields:
+def _link(entities: Mapping[str, Any]) -> EventFields:
+    event = _read(entities)
     return {
         "invoice_id": event.invoice_id(),
         "amount": _money(event.link, "amount_paid") if event.payment else _money(event.link),
@@ -171,7 +157,8 @@ def _link(event: _Event) -> _Fields:
     }
 
 
-def _refund(event: _Event) -> _Fields:
+def _refund(entities: Mapping[str, Any]) -> EventFields:
+    event = _read(entities)
     return {
         "invoice_id": event.invoice_id(),
         "amount": _money(event.refund),
@@ -181,24 +168,26 @@ def _refund(event: _Event) -> _Fields:
     }
 
 
-def _token(event: _Event) -> _Fields:
-    return {
-        "payment_method_id": event.method_id(),
-        "customer_id": event.customer_id(),
-    }
+def _token(entities: Mapping[str, Any]) -> EventFields:
+    # Razorpay's card token.confirmed carries no customer_id: the saved method is then named by
+    # its token alone, and invoice.paid (or complete_setup with the session) names both.
+    event = _read(entities)
+    return {"payment_method_id": event.token_id(), "customer_id": event.customer_id()}
 
 
-def _registration(event: _Event) -> _Fields:
+def _registration(entities: Mapping[str, Any]) -> EventFields:
+    event = _read(entities)
     return {
         "amount": _money(event.payment),
         "transaction_id": _text(event.payment, "id"),
-        "payment_method_id": event.method_id(),
+        "payment_method_id": event.token_id(),
         "customer_id": event.customer_id(),
         "session_id": _text(event.invoice, "id"),
     }
 
 
-def _dispute(event: _Event) -> _Fields:
+def _dispute(entities: Mapping[str, Any]) -> EventFields:
+    event = _read(entities)
     return {
         "invoice_id": event.invoice_id(),
         "amount": _money(event.dispute) or _money(event.payment),
@@ -207,8 +196,8 @@ def _dispute(event: _Event) -> _Fields:
     }
 
 
-def _refund_kind(event: _Event) -> EventType:
-    status = _text(event.refund, "status")
+def _refund_kind(entities: Mapping[str, Any]) -> EventType:
+    status = _text(_read(entities).refund, "status")
     if status == "processed":
         return EventType.REFUND_SUCCEEDED
     if status == "failed":
@@ -216,57 +205,61 @@ def _refund_kind(event: _Event) -> EventType:
     return EventType.REFUND_CREATED
 
 
-def _invoice_paid(event: _Event) -> EventType:
+def _invoice_paid(entities: Mapping[str, Any]) -> EventType:
     # Only a registration link (an invoice whose payment saved a token) is paywire's business.
-    if event.method_id() is None:
-        raise _unknown("invoice.paid without a token is not a registration link", "invoice.paid")
+    if _read(entities).token_id() is None:
+        raise UnknownEvent(
+            "invoice.paid without a token is not a registration link",
+            provider=_PROVIDER,
+            event_type="invoice.paid",
+        )
     return EventType.SETUP_COMPLETED
 
 
-_Kind = Callable[[_Event], EventType] | EventType
-_Extract = Callable[[_Event], _Fields]
-
-#: Razorpay event → (normalized type, or how to tell it; what the event contributes).
-_MAP: Final[dict[str, tuple[_Kind, _Extract]]] = {
-    "payment_link.paid": (EventType.CHECKOUT_COMPLETED, _link),
-    # Part of the link is paid and the rest is due: not a completed checkout.
-    "payment_link.partially_paid": (EventType.PAYMENT_PENDING, _link),
-    "payment_link.expired": (EventType.CHECKOUT_EXPIRED, _link),
-    "payment_link.cancelled": (EventType.CHECKOUT_EXPIRED, _link),
-    "payment.authorized": (EventType.PAYMENT_PENDING, _payment),
-    "payment.captured": (EventType.PAYMENT_SUCCEEDED, _payment),
-    "payment.failed": (EventType.PAYMENT_FAILED, _payment),
-    "payment.pending": (EventType.PAYMENT_PENDING, _payment),
-    # Razorpay's recommended "money received" event; the same payment as payment.captured.
-    "order.paid": (EventType.PAYMENT_SUCCEEDED, _order_paid),
-    "refund.created": (EventType.REFUND_CREATED, _refund),
-    "refund.processed": (EventType.REFUND_SUCCEEDED, _refund),
-    "refund.failed": (EventType.REFUND_FAILED, _refund),
-    "refund.speed_changed": (_refund_kind, _refund),
-    "token.confirmed": (EventType.SETUP_COMPLETED, _token),
-    "token.rejected": (EventType.SETUP_FAILED, _token),
-    "token.cancelled": (EventType.PAYMENT_METHOD_DETACHED, _token),
-    "token.paused": (EventType.PAYMENT_METHOD_UPDATED, _token),
-    "invoice.paid": (_invoice_paid, _registration),
-    "invoice.expired": (EventType.CHECKOUT_EXPIRED, _registration),
-    "payment.dispute.created": (EventType.DISPUTE_OPENED, _dispute),
-    "payment.dispute.under_review": (EventType.DISPUTE_OPENED, _dispute),
-    "payment.dispute.action_required": (EventType.DISPUTE_OPENED, _dispute),
-    "payment.dispute.won": (EventType.DISPUTE_CLOSED, _dispute),
-    "payment.dispute.lost": (EventType.DISPUTE_CLOSED, _dispute),
-    "payment.dispute.closed": (EventType.DISPUTE_CLOSED, _dispute),
-}
+#: Razorpay event → normalized type (or how to tell it) and what the event contributes.
+EVENTS: Final = EventRules(
+    _PROVIDER,
+    {
+        "payment_link.paid": EventRule(EventType.CHECKOUT_COMPLETED, _link),
+        # Part of the link is paid and the rest is due: not a completed checkout.
+        "payment_link.partially_paid": EventRule(EventType.PAYMENT_PENDING, _link),
+        "payment_link.expired": EventRule(EventType.CHECKOUT_EXPIRED, _link),
+        "payment_link.cancelled": EventRule(EventType.CHECKOUT_EXPIRED, _link),
+        "payment.authorized": EventRule(EventType.PAYMENT_PENDING, _payment),
+        # A recurring debit settles with payment.captured (and order.paid) or payment.failed.
+        "payment.captured": EventRule(EventType.PAYMENT_SUCCEEDED, _payment),
+        "payment.failed": EventRule(EventType.PAYMENT_FAILED, _payment),
+        "payment.pending": EventRule(EventType.PAYMENT_PENDING, _payment),
+        # Razorpay's recommended "money received" event; the same payment as payment.captured.
+        "order.paid": EventRule(EventType.PAYMENT_SUCCEEDED, _order_paid),
+        "refund.created": EventRule(EventType.REFUND_CREATED, _refund),
+        "refund.processed": EventRule(EventType.REFUND_SUCCEEDED, _refund),
+        "refund.failed": EventRule(EventType.REFUND_FAILED, _refund),
+        "refund.speed_changed": EventRule(_refund_kind, _refund),
+        "token.confirmed": EventRule(EventType.SETUP_COMPLETED, _token),
+        "token.rejected": EventRule(EventType.SETUP_FAILED, _token),
+        "token.cancelled": EventRule(EventType.PAYMENT_METHOD_DETACHED, _token),
+        "token.paused": EventRule(EventType.PAYMENT_METHOD_UPDATED, _token),
+        "invoice.paid": EventRule(_invoice_paid, _registration),
+        "invoice.expired": EventRule(EventType.CHECKOUT_EXPIRED, _registration),
+        "payment.dispute.created": EventRule(EventType.DISPUTE_OPENED, _dispute),
+        "payment.dispute.under_review": EventRule(EventType.DISPUTE_OPENED, _dispute),
+        "payment.dispute.action_required": EventRule(EventType.DISPUTE_OPENED, _dispute),
+        "payment.dispute.won": EventRule(EventType.DISPUTE_CLOSED, _dispute),
+        "payment.dispute.lost": EventRule(EventType.DISPUTE_CLOSED, _dispute),
+        "payment.dispute.closed": EventRule(EventType.DISPUTE_CLOSED, _dispute),
+    },
+)
 
 #: Every Razorpay event this plugin normalizes.
-EVENT_TYPES: Final = frozenset(_MAP)
+EVENT_TYPES: Final = EVENTS.types
 
 
 def event_id(payload: Mapping[str, Any]) -> str:
-    """The stable id of a Razorpay event (see the module docstring).
-
-    ``"payment.captured:payment=pay_X:1700000000"``; ids of several entities are listed by entity
-    name. Falls back to a digest of the canonical JSON when the payload names no entity id.
-    """
+    """The id of a Razorpay event derived from its payload, for a body without its
+    ``X-Razorpay-Event-Id`` header: ``"payment.captured:payment=pay_X:1700000000"`` (ids of
+    several entities are listed by entity name), the same for every delivery of one event.
+    Falls back to a digest of the canonical JSON when the payload names no entity id."""
     name = payload.get("event")
     inner = payload.get("payload")
     parts: list[str] = []
@@ -286,42 +279,46 @@ def event_id(payload: Mapping[str, Any]) -> str:
     return f"{name}:sha256={hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
 
 
-def normalize_event(payload: Mapping[str, Any]) -> WebhookEvent:
-    """The :class:`paywire.WebhookEvent` for a parsed Razorpay event.
+def _header_id(headers: Mapping[str, str]) -> str | None:
+    value = get_header(headers, EVENT_ID_HEADER)
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if len(value) > _MAX_ID:
+        raise MalformedWebhook(f"{EVENT_ID_HEADER} is too long", provider=_PROVIDER)
+    check_text(value, EVENT_ID_HEADER, provider=_PROVIDER)
+    return value
 
-    Raises :class:`paywire.UnknownEvent` for an event this plugin does not map, and for anything
-    that is not a Razorpay event of the mapped event's shape.
+
+def parse_event(body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
+    """The normalized event of a verified delivery: its raw ``body`` and its ``headers``.
+
+    Raises :class:`paywire.UnknownEvent` for an event this plugin does not map (and for anything
+    that is not a Razorpay event) and :class:`paywire.MalformedWebhook` for a mapped event that
+    cannot be read.
     """
+    payload = parse_json_body(body, provider=_PROVIDER)
     if not isinstance(payload, Mapping) or payload.get("entity") != "event":
-        raise _unknown("the payload is not a Razorpay event", None)
+        raise UnknownEvent("the body is not a Razorpay event", provider=_PROVIDER, event_type=None)
     name = payload.get("event")
     if type(name) is not str:
-        raise _unknown("the payload has no event name", None)
-    entry = _MAP.get(name)
-    if entry is None:
-        raise _unknown(f"Razorpay event {name!r} is not normalized", name)
-    inner = payload.get("payload")
-    if not isinstance(inner, Mapping):
-        raise _unknown(f"malformed Razorpay {name} event", name)
-    kind, extract = entry
+        raise UnknownEvent("the event has no name", provider=_PROVIDER, event_type=None)
+    if name not in EVENTS.types:
+        check_text(name, "the event type", provider=_PROVIDER)
+        raise UnknownEvent(
+            f"Razorpay event {name!r} is not normalized", provider=_PROVIDER, event_type=name
+        )
+    entities = payload.get("payload")
+    created = payload.get("created_at")
+    if not isinstance(entities, Mapping) or (created is not None and type(created) is not int):
+        raise MalformedWebhook(f"malformed Razorpay {name} event", provider=_PROVIDER)
+    from paywire.plugin import utc_from_timestamp  # here: loading the plugin loads no httpx
+
     try:
-        event = _Event(inner)
-        fields = extract(event)
-        normalized = kind if isinstance(kind, EventType) else kind(event)
-        created = payload.get("created_at")
-        created_at = None
-        if created is not None:
-            if type(created) is not int:
-                raise _Malformed("created_at")
-            created_at = datetime.fromtimestamp(created, UTC)
-    except (_Malformed, OverflowError, OSError, ValueError):
-        raise _unknown(f"malformed Razorpay {name} event", name) from None
-    return WebhookEvent(
-        provider=_PROVIDER,
-        id=event_id(payload),
-        type=normalized,
-        raw_type=name,
-        created_at=created_at,
-        data=payload,
-        **fields,
-    )
+        created_at = utc_from_timestamp(created) if created is not None else None
+    except (OverflowError, OSError, ValueError):
+        raise MalformedWebhook(
+            f"malformed Razorpay {name} event (created_at)", provider=_PROVIDER
+        ) from None
+    ident = _header_id(headers) or event_id(payload)
+    return EVENTS.normalize(name, entities, event_id=ident, created_at=created_at, data=payload)
