@@ -7,8 +7,8 @@
 * Settlement: recurring charges start ``created`` and are debited 36 h 5 min later, refunds
   start ``pending``; **advancing the sandbox clock by 48 hours settles every one of them**, with
   Razorpay's webhooks (a stable contract the contract suite relies on).
-* Every request the Razorpay plugin sent in its recorded contract fixtures must be documented.
-  Fixtures known to break that today are strict xfails naming the problem; a planted
+* Every request the Razorpay plugin sent in its recorded contract fixtures must be documented
+  (the plugin rebuilt on the kernel sends contact, the customer object and INR only); a planted
   undocumented parameter proves the check can fail.
 """
 
@@ -323,36 +323,6 @@ def test_a_normal_refund_of_an_old_payment_fails(
 # ---------------------------------------------------------------------------------------------
 # The plugin's recorded requests
 
-_NO_CONTACT = (
-    "POST /v1/payments/create/recurring sends no contact (mandatory, with email, for recurring "
-    "card charges)"
-)
-#: Fixtures whose requests break what Razorpay documents today; re-recording makes them fail.
-KNOWN_VIOLATIONS = dict.fromkeys(
-    (
-        "test_charge_declined.json",
-        "test_charge_expired_method.json",
-        "test_charge_needs_authentication.json",
-        "test_charge_succeeds.json",
-        "test_idempotent_charge_after_dropped_response.json",
-        "test_idempotent_charge_same_key.json",
-        "test_no_secret_in_logs_or_errors.json",
-        "test_refund_already_refunded.json",
-        "test_refund_full.json",
-        "test_refund_more_than_left.json",
-        "test_refund_partial.json",
-        "test_refund_two_partials.json",
-        "test_three_decimal_currency.json",
-        "test_zero_decimal_currency.json",
-    ),
-    _NO_CONTACT,
-)
-KNOWN_VIOLATIONS["test_setup_session_saves_method.json"] = (
-    "POST /v1/subscription_registration/auth_links sends customer_id instead of the documented "
-    "customer{name, email, contact} object"
-)
-
-
 def recorded_problems(document: dict[str, Any]) -> list[str]:
     found = []
     for interaction in document["interactions"]:
@@ -370,21 +340,11 @@ def recorded_problems(document: dict[str, Any]) -> list[str]:
     return found
 
 
-def _fixture_params() -> list[Any]:
-    params = []
-    for fixture in FIXTURES:
-        reason = KNOWN_VIOLATIONS.get(fixture.name)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        params.append(pytest.param(fixture, id=fixture.stem, marks=marks))
-    return params
-
-
 def test_fixtures_were_found() -> None:
     assert FIXTURES, "no Razorpay contract fixtures found"
-    assert set(KNOWN_VIOLATIONS) <= {fixture.name for fixture in FIXTURES}
 
 
-@pytest.mark.parametrize("fixture", _fixture_params())
+@pytest.mark.parametrize("fixture", [pytest.param(f, id=f.stem) for f in FIXTURES])
 def test_recorded_requests_are_documented(fixture: Path) -> None:
     assert recorded_problems(json.loads(fixture.read_text())) == []
 
