@@ -175,6 +175,52 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session
+def template(session: nox.Session) -> None:
+    """``paywire new-provider`` cannot rot: a generated plugin installed alone (the core, the
+    sandbox and the contract suite, no other provider) is listed, certified, linted and
+    type-checked with its own settings, and its tests pass recording and replaying fixtures."""
+    import shutil
+    import tempfile
+
+    _install(session, "paywire", "paywire-sandbox", "paywire-contract", groups=())
+    session.install("pytest>=8", "ruff>=0.6", "mypy>=1.10")
+    # Outside the repository, as an author's would be (not session.create_tmp(), which also
+    # moves TMPDIR into the tree, where the workspace's pytest settings would apply).
+    folder = Path(tempfile.mkdtemp(prefix="paywire-new-provider-"))
+    try:
+        _certify_new_provider(session, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _certify_new_provider(session: nox.Session, folder: Path) -> None:
+    import time
+
+    root = folder / "paywire-acme"
+    started = time.perf_counter()
+    session.run("paywire", "new-provider", "acme", "--directory", str(folder))
+    # Its dependencies are the workspace's, installed above: nothing comes from an index.
+    session.install("-e", str(root))
+    session.run("paywire", "providers")
+    session.run("paywire", "certify", "acme")
+    certified = time.perf_counter() - started
+    with session.chdir(root):
+        session.run("ruff", "check", ".")
+        session.run("ruff", "format", "--check", ".")
+        session.run("mypy", "src", "tests")
+        pytest = ["python", "-m", "pytest", "-p", "no:cacheprovider"]
+        session.run(*pytest, "--paywire-mode=record", *_junit(session, "template-record"))
+        session.run(
+            *pytest, "tests/test_contract.py", "--paywire-mode=replay",
+            *_junit(session, "template-replay"),
+        )
+    session.log(
+        f"new-provider → certified in {certified:.1f} s; "
+        f"the whole check in {time.perf_counter() - started:.1f} s"
+    )
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """The main job: every distribution installed, then the demo on the embedded sandbox."""
     _install(session, *sorted(DISTS), groups=())
@@ -182,4 +228,4 @@ def demo(session: nox.Session) -> None:
     session.run("paywire", "demo", *session.posargs)
 
 
-nox.options.sessions = ["lint", "typecheck", "tests", "contract", "docs"]
+nox.options.sessions = ["lint", "typecheck", "tests", "contract", "template", "docs"]
