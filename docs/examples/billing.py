@@ -6,6 +6,7 @@ from typing import Any
 from paywire import (
     AuthenticationRequired,
     CardDeclined,
+    Invoice,
     Money,
     PaymentMethodExpired,
     PaymentStatus,
@@ -31,3 +32,27 @@ def renew(
 
 
 # --8<-- [end:renew]
+
+
+# --8<-- [start:recover]
+def recovery_url(
+    provider: Provider[Any], invoice: Invoice, error: AuthenticationRequired, return_url: str
+) -> str:
+    """Where to send the customer to finish a renewal their bank wants them to approve.
+
+    The provider's own page when it has one; otherwise a hosted checkout for the same invoice,
+    where the customer pays with authentication (and saves the method again for next time).
+    """
+    if error.action_url:
+        return error.action_url
+    session = provider.create_checkout_session(
+        invoice,
+        success_url=return_url,
+        cancel_url=return_url,
+        save_payment_method=True,
+        idempotency_key=f"recover-{invoice.id}",
+    )
+    return session.url
+
+
+# --8<-- [end:recover]

@@ -4,9 +4,18 @@
 from typing import Any
 
 import pytest
-from billing import renew
+from billing import recovery_url, renew
 
-from paywire import EventType, Money, Paywire, Provider, WebhookEvent
+from paywire import (
+    AuthenticationRequired,
+    EventType,
+    Invoice,
+    LineItem,
+    Money,
+    Paywire,
+    Provider,
+    WebhookEvent,
+)
 from paywire.webhooks import InMemoryEventStore, WebhookProcessor
 from paywire_contract import ScenarioContext
 from paywire_sandbox import run_sandbox
@@ -39,6 +48,17 @@ class TestRenewals:
     ) -> None:
         method = self.harness.saved_method(paywire_ctx, card)  # a test card, saved
         assert renew(paywire_provider, method, Money("9.90", "USD"), f"inv-{card}") == expected
+
+    def test_a_renewal_that_needs_the_customer_is_recovered(
+        self, paywire_provider: Provider[Any], paywire_ctx: ScenarioContext
+    ) -> None:
+        method = self.harness.saved_method(paywire_ctx, "needs_authentication")
+        amount = Money("9.90", "USD")
+        with pytest.raises(AuthenticationRequired) as needed:
+            paywire_provider.charge_payment_method(method, amount, invoice_id="inv-3ds")
+        invoice = Invoice(id="inv-3ds", currency="USD", line_items=[LineItem("Renewal", amount)])
+        url = recovery_url(paywire_provider, invoice, needed.value, "https://shop.example/back")
+        assert url.startswith(("http://", "https://"))  # where the shop sends the customer
 
 
 # --8<-- [end:contract-fixtures]

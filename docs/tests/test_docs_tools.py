@@ -69,3 +69,23 @@ def test_comment_docstrings_are_the_lines_right_above() -> None:
     lines = ["x = 1", "#: first", "#: second", "NAME = 2"]
     assert comment_docstring(lines, 4) == "first second"
     assert comment_docstring(lines, 1) is None
+
+
+def test_the_checks_page_uses_the_suites_generated_table(tmp_path: Path) -> None:
+    import mkdocs_hooks
+
+    generated = tmp_path / "CHECKS.md"
+    generated.write_text("# Contract checks\n\n| check |\n|---|\n| `test_x` |\n", encoding="utf-8")
+    assert mkdocs_hooks.checks_markdown(generated).startswith("## Contract checks\n")
+    page = f"# The contract checks\n\n{mkdocs_hooks.MARKER}\n"
+    assert mkdocs_hooks.MARKER not in mkdocs_hooks.on_page_markdown(page)
+
+
+def test_without_it_the_table_lists_every_standard_check(tmp_path: Path) -> None:
+    import mkdocs_hooks
+
+    from paywire_contract import standard_tests
+
+    table = mkdocs_hooks.checks_markdown(tmp_path / "absent.md")
+    for name in standard_tests():
+        assert f"| `{name}` |" in table

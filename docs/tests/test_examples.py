@@ -40,7 +40,7 @@ def test_the_testing_howto_records_then_replays(tmp_path: Path) -> None:
     fixtures = tmp_path / "fixtures"
     sandbox = _pytest("test_billing.py")
     assert sandbox.returncode == 0, sandbox.stdout + sandbox.stderr
-    assert "4 passed" in sandbox.stdout
+    assert "5 passed" in sandbox.stdout
     record = _pytest(
         "test_billing.py::TestRenewals", "--paywire-mode=record", f"--paywire-fixtures={fixtures}"
     )
@@ -49,9 +49,10 @@ def test_the_testing_howto_records_then_replays(tmp_path: Path) -> None:
         "test_a_renewal[declines-failed].json",
         "test_a_renewal[needs_authentication-needs_authentication].json",
         "test_a_renewal[succeeds-paid].json",
+        "test_a_renewal_that_needs_the_customer_is_recovered.json",
     ]
     replay = _pytest(
         "test_billing.py::TestRenewals", "--paywire-mode=replay", f"--paywire-fixtures={fixtures}"
     )
     assert replay.returncode == 0, replay.stdout + replay.stderr
-    assert "3 passed" in replay.stdout
+    assert "4 passed" in replay.stdout
