@@ -183,6 +183,7 @@ def docs(session: nox.Session) -> None:
         "uvicorn>=0.29",
         "pytest>=8",
         "mypy>=1.10",
+        "ruff>=0.6",  # mkdocstrings formats the reference's signatures with it
     )
     session.run("python", "docs/tools/capability_matrix.py", "--check")
     session.run("python", "docs/tools/check_api.py")
