@@ -21,7 +21,9 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-__all__ = ["configure", "names_for", "render", "write_provider"]
+# The ``new-provider`` command's implementation, as _cli.py is the command line's: nothing here
+# is API (the command is).
+__all__: list[str] = []
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 _PLACEHOLDER = re.compile(r"\{\{\s*[A-Za-z_]+\s*\}\}")
