@@ -65,7 +65,7 @@ class PaywireConventions(griffe.Extension):
             return
         text = comment_docstring(list(lines), attr.lineno)
         if text:
-            attr.docstring = griffe.Docstring(text, lineno=attr.lineno, parent=attr)
+            attr.docstring = griffe.Docstring(plain_roles(text), lineno=attr.lineno, parent=attr)
 
     def on_instance(
         self,
