@@ -16,7 +16,8 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
-from shop_db import InvoiceRow, ShopDB
+from shop_db import ShopDB
+from shop_webhooks import handle_webhooks
 from starlette.routing import Route
 
 from paywire import (
@@ -24,7 +25,6 @@ from paywire import (
     CardDeclined,
     ConfigurationError,
     Customer,
-    EventType,
     InvalidAmount,
     Invoice,
     LineItem,
@@ -33,7 +33,6 @@ from paywire import (
     PaymentStatus,
     Paywire,
     Provider,
-    WebhookEvent,
 )
 from paywire.webhooks import SQLiteEventStore, WebhookProcessor
 
@@ -78,57 +77,7 @@ def money(amount: str, currency: str) -> Money:
         raise HTTPException(422, f"not an amount in {currency}: {amount!r} ({exc})") from None
 
 
-def as_json(invoice: InvoiceRow) -> dict[str, str | None]:
-    """An invoice as the API shows it."""
-    return {
-        "id": invoice.id,
-        "customer": invoice.customer,
-        "amount": str(invoice.amount.amount),
-        "currency": invoice.amount.currency,
-        "status": invoice.status,
-        "provider": invoice.provider,
-        "transaction_id": invoice.transaction_id,
-        "action_url": invoice.action_url,
-        "refunded": str(invoice.refunded),
-    }
-
-
 # --8<-- [end:models]
-
-
-# --8<-- [start:handlers]
-def handle_webhooks(processor: WebhookProcessor, db: ShopDB) -> None:
-    """What the shop does when a provider tells it something happened."""
-
-    @processor.on(EventType.PAYMENT_SUCCEEDED)
-    def paid(event: WebhookEvent) -> None:
-        if event.invoice_id is None:
-            return  # a payment that is not for one of our invoices
-        try:
-            invoice = db.invoice(event.invoice_id)
-        except KeyError:
-            return
-        if invoice.status == "paid" or event.amount != invoice.amount:
-            return  # already recorded (providers deliver at least once), or not what we billed
-        db.update_invoice(
-            invoice.id,
-            status="paid",
-            provider=event.provider,
-            transaction_id=event.transaction_id,
-            action_url=None,
-        )
-
-    @processor.on(EventType.SETUP_COMPLETED)
-    def method_saved(event: WebhookEvent) -> None:
-        method = event.saved_payment_method
-        if method is None:
-            return  # this event does not name the method; another event of the setup will
-        customer = db.customer_of(event.provider, method.customer_id)
-        if customer is not None:
-            db.save_method(customer, method)
-
-
-# --8<-- [end:handlers]
 
 
 # --8<-- [start:app]
@@ -162,12 +111,12 @@ def create_app() -> FastAPI:  # noqa: PLR0915 - one factory holds the shop's rou
     @app.post("/invoices")
     async def new_invoice(body: NewInvoice) -> dict[str, str | None]:
         amount = money(body.amount, body.currency)
-        return as_json(db.new_invoice(body.customer, body.description, amount))
+        return db.new_invoice(body.customer, body.description, amount).as_json()
 
     @app.get("/invoices/{invoice_id}")
     async def get_invoice(invoice_id: str) -> dict[str, str | None]:
         try:
-            return as_json(db.invoice(invoice_id))
+            return db.invoice(invoice_id).as_json()
         except KeyError:
             raise HTTPException(404, "no such invoice") from None
 
@@ -269,7 +218,7 @@ def create_app() -> FastAPI:  # noqa: PLR0915 - one factory holds the shop's rou
                 provider=body.provider,
                 transaction_id=result.id,
             )
-        return as_json(db.invoice(invoice.id))
+        return db.invoice(invoice.id).as_json()
 
     # --8<-- [end:renewal]
 

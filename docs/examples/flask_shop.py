@@ -14,14 +14,14 @@ from typing import Any
 
 from flask import Flask, abort, request
 from markupsafe import escape
-from shop_db import InvoiceRow, ShopDB
+from shop_db import ShopDB
+from shop_webhooks import handle_webhooks
 
 from paywire import (
     AuthenticationRequired,
     CardDeclined,
     ConfigurationError,
     Customer,
-    EventType,
     InvalidAmount,
     Invoice,
     LineItem,
@@ -30,7 +30,6 @@ from paywire import (
     PaymentStatus,
     Paywire,
     Provider,
-    WebhookEvent,
 )
 from paywire.webhooks import SQLiteEventStore, WebhookProcessor, mount_wsgi
 
@@ -48,21 +47,6 @@ def money(amount: object, currency: object) -> Money:
         abort(422, f"not an amount in {currency}: {amount!r} ({exc})")
 
 
-def as_json(invoice: InvoiceRow) -> dict[str, str | None]:
-    """An invoice as the API shows it."""
-    return {
-        "id": invoice.id,
-        "customer": invoice.customer,
-        "amount": str(invoice.amount.amount),
-        "currency": invoice.amount.currency,
-        "status": invoice.status,
-        "provider": invoice.provider,
-        "transaction_id": invoice.transaction_id,
-        "action_url": invoice.action_url,
-        "refunded": str(invoice.refunded),
-    }
-
-
 def body() -> dict[str, Any]:
     """The request's JSON object."""
     data = request.get_json(silent=True)
@@ -72,41 +56,6 @@ def body() -> dict[str, Any]:
 
 
 # --8<-- [end:helpers]
-
-
-# --8<-- [start:handlers]
-def handle_webhooks(processor: WebhookProcessor, db: ShopDB) -> None:
-    """What the shop does when a provider tells it something happened."""
-
-    @processor.on(EventType.PAYMENT_SUCCEEDED)
-    def paid(event: WebhookEvent) -> None:
-        if event.invoice_id is None:
-            return  # a payment that is not for one of our invoices
-        try:
-            invoice = db.invoice(event.invoice_id)
-        except KeyError:
-            return
-        if invoice.status == "paid" or event.amount != invoice.amount:
-            return  # already recorded (providers deliver at least once), or not what we billed
-        db.update_invoice(
-            invoice.id,
-            status="paid",
-            provider=event.provider,
-            transaction_id=event.transaction_id,
-            action_url=None,
-        )
-
-    @processor.on(EventType.SETUP_COMPLETED)
-    def method_saved(event: WebhookEvent) -> None:
-        method = event.saved_payment_method
-        if method is None:
-            return  # this event does not name the method; another event of the setup will
-        customer = db.customer_of(event.provider, method.customer_id)
-        if customer is not None:
-            db.save_method(customer, method)
-
-
-# --8<-- [end:handlers]
 
 
 # --8<-- [start:app]
@@ -137,12 +86,12 @@ def create_app() -> Flask:  # noqa: PLR0915 - one factory holds the shop's route
     def new_invoice() -> dict[str, str | None]:
         data = body()
         amount = money(data.get("amount"), data.get("currency"))
-        return as_json(db.new_invoice(str(data["customer"]), str(data["description"]), amount))
+        return db.new_invoice(str(data["customer"]), str(data["description"]), amount).as_json()
 
     @app.get("/invoices/<invoice_id>")
     def get_invoice(invoice_id: str) -> dict[str, str | None]:
         try:
-            return as_json(db.invoice(invoice_id))
+            return db.invoice(invoice_id).as_json()
         except KeyError:
             abort(404, "no such invoice")
 
@@ -247,7 +196,7 @@ def create_app() -> Flask:  # noqa: PLR0915 - one factory holds the shop's route
                 provider=name,
                 transaction_id=result.id,
             )
-        return as_json(db.invoice(invoice.id))
+        return db.invoice(invoice.id).as_json()
 
     # --8<-- [end:renewal]
 

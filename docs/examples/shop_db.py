@@ -62,6 +62,20 @@ class InvoiceRow:
     action_url: str | None
     refunded: Decimal
 
+    def as_json(self) -> dict[str, str | None]:
+        """The invoice as the shops' APIs show it."""
+        return {
+            "id": self.id,
+            "customer": self.customer,
+            "amount": str(self.amount.amount),
+            "currency": self.amount.currency,
+            "status": self.status,
+            "provider": self.provider,
+            "transaction_id": self.transaction_id,
+            "action_url": self.action_url,
+            "refunded": str(self.refunded),
+        }
+
 
 class ShopDB:
     """The shop's tables; safe from any thread (one connection per use)."""
