@@ -169,9 +169,81 @@ def contract(session: nox.Session, plugin: str, mode: str) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """The docs agree with the code: the capability matrix matches what the plugins declare."""
-    _install(session, *sorted(PLUGINS), groups=())
+    """The documentation site, built with ``mkdocs build --strict`` into docs/site, and what it
+    shows is true: the capability matrix is what the plugins declare, every public name is
+    documented and on its reference page, and the tutorials' shops run against the sandbox."""
+    _install(session, *sorted(PLUGINS), "paywire-contract", "paywire-sandbox", groups=())
+    session.install(
+        "mkdocs>=1.6",
+        "mkdocs-material>=9.5",
+        "mkdocstrings[python]>=0.26",
+        # the tutorials' shops
+        "fastapi>=0.110",
+        "flask>=3.0",
+        "uvicorn>=0.29",
+        "pytest>=8",
+        "mypy>=1.10",
+        "ruff>=0.6",  # mkdocstrings formats the reference's signatures with it
+    )
     session.run("python", "docs/tools/capability_matrix.py", "--check")
+    session.run("python", "docs/tools/check_api.py")
+    session.run(
+        "mypy", "--config-file", str(ROOT / "pyproject.toml"),
+        "docs/tools", "docs/examples", "docs/tests",
+    )
+    session.run(
+        "python", "-m", "pytest", "docs/tests", "-p", "no:cacheprovider",
+        *_junit(session, "docs"), *session.posargs,
+    )
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run("python", "docs/tools/check_api.py", "--site", "docs/site")
+    session.log(f"the site is in {ROOT / 'docs' / 'site'}: open docs/site/index.html")
+
+
+@nox.session
+def template(session: nox.Session) -> None:
+    """``paywire new-provider`` cannot rot: a generated plugin installed alone (the core, the
+    sandbox and the contract suite, no other provider) is listed, certified, linted and
+    type-checked with its own settings, and its tests pass recording and replaying fixtures."""
+    import shutil
+    import tempfile
+
+    _install(session, "paywire", "paywire-sandbox", "paywire-contract", groups=())
+    session.install("pytest>=8", "ruff>=0.6", "mypy>=1.10")
+    # Outside the repository, as an author's would be (not session.create_tmp(), which also
+    # moves TMPDIR into the tree, where the workspace's pytest settings would apply).
+    folder = Path(tempfile.mkdtemp(prefix="paywire-new-provider-"))
+    try:
+        _certify_new_provider(session, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _certify_new_provider(session: nox.Session, folder: Path) -> None:
+    import time
+
+    root = folder / "paywire-acme"
+    started = time.perf_counter()
+    session.run("paywire", "new-provider", "acme", "--directory", str(folder))
+    # Its dependencies are the workspace's, installed above: nothing comes from an index.
+    session.install("-e", str(root))
+    session.run("paywire", "providers")
+    session.run("paywire", "certify", "acme")
+    certified = time.perf_counter() - started
+    with session.chdir(root):
+        session.run("ruff", "check", ".")
+        session.run("ruff", "format", "--check", ".")
+        session.run("mypy", "src", "tests")
+        pytest = ["python", "-m", "pytest", "-p", "no:cacheprovider"]
+        session.run(*pytest, "--paywire-mode=record", *_junit(session, "template-record"))
+        session.run(
+            *pytest, "tests/test_contract.py", "--paywire-mode=replay",
+            *_junit(session, "template-replay"),
+        )
+    session.log(
+        f"new-provider → certified in {certified:.1f} s; "
+        f"the whole check in {time.perf_counter() - started:.1f} s"
+    )
 
 
 @nox.session
@@ -182,4 +254,4 @@ def demo(session: nox.Session) -> None:
     session.run("paywire", "demo", *session.posargs)
 
 
-nox.options.sessions = ["lint", "typecheck", "tests", "contract", "docs"]
+nox.options.sessions = ["lint", "typecheck", "tests", "contract", "template", "docs"]

@@ -1,6 +1,6 @@
-"""Write (or check) docs/providers.md: the capability matrix of the provider plugins installed.
+"""Write (or check) docs/pages/providers.md: the capability matrix of the installed providers.
 
-    python docs/tools/capability_matrix.py          # rewrite docs/providers.md
+    python docs/tools/capability_matrix.py          # rewrite docs/pages/providers.md
     python docs/tools/capability_matrix.py --check  # exit 1 if it is out of date (CI)
 
 The matrix comes from each provider's declared ``capabilities`` — the same flags that decide
@@ -16,7 +16,7 @@ from pathlib import Path
 import paywire
 from paywire import Capability
 
-OUT = Path(__file__).resolve().parents[1] / "providers.md"
+OUT = Path(__file__).resolve().parents[1] / "pages" / "providers.md"
 
 
 def render(pw: paywire.Paywire) -> str:

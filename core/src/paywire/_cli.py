@@ -117,10 +117,13 @@ def build_parser(
     providers = commands.add_parser("providers", help="list installed provider plugins")
     providers.add_argument("--json", action="store_true", help="machine-readable output")
     providers.set_defaults(func=lambda args: _providers(args, out, make_paywire))
+    from paywire._new_provider import configure as configure_new_provider
+
+    configure_new_provider(commands.add_parser("new-provider", help="write a new provider plugin"))
 
     installed: set[str] = set()
     for ep in sorted(importlib.metadata.entry_points(group=CLI_GROUP), key=lambda e: e.name):
-        if ep.name in installed or ep.name == "providers":
+        if ep.name in installed or ep.name in ("providers", "new-provider"):
             continue
         installed.add(ep.name)
         purpose = _ELSEWHERE.get(ep.name, ("", None))[1]
