@@ -42,7 +42,9 @@ PROJECT_NAME = "paywire_sandbox"
 ENTRY_POINT_GROUP = "paywire_sandbox"
 ENV_ALLOW_LIST = "PAYWIRE_SANDBOX_FAKES"
 
+#: Marks the hook specification of sandbox fake plugins (``paywire_sandbox_register_fakes``).
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+#: Decorate a fake plugin's ``paywire_sandbox_register_fakes(register)`` with this.
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 logger = logging.getLogger(__name__)
