@@ -196,7 +196,12 @@ def test_a_stripe_sdk_challenge_is_no_page() -> None:
     from paywire.plugin import Reply
     from paywire_stripe._errors import read_error
 
-    intent = {"id": "pi_1", "next_action": {"type": "use_stripe_sdk", "use_stripe_sdk": {}}}
+    # Stripe.js runs that challenge in the app's own page: there is nowhere to send the customer.
+    challenge = {
+        "type": "stripe_3ds2_fingerprint",
+        "stripe_js": "https://hooks.stripe.com/3d_secure_2/fingerprint/acct_1/pi_1",
+    }
+    intent = {"id": "pi_1", "next_action": {"type": "use_stripe_sdk", "use_stripe_sdk": challenge}}
     info = read_error(Reply(402, {}, b"", data={"error": {"payment_intent": intent}}))
     assert (info.transaction_id, info.action_url) == ("pi_1", None)
     info = read_error(Reply(402, {}, b"", data={"error": {"setup_intent": "seti_1"}}))

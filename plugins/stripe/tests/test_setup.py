@@ -94,6 +94,21 @@ def test_an_unfinished_setup_is_authentication_required_with_its_page(
     assert caught.value.raw_code == "requires_payment_method"
 
 
+def test_a_card_still_being_authenticated_is_not_saved_yet(
+    fake: FakeStripe, provider: StripeProvider, run: Runner
+) -> None:
+    challenge = "https://hooks.stripe.com/3d_secure/authenticate/seti_1"
+    authenticating = SAMPLES["setup_intent"](
+        status="requires_action",
+        next_action={"type": "redirect_to_url", "redirect_to_url": {"url": challenge}},
+    )
+    serve_session(fake, status="open", url=SETUP.url, setup_intent=authenticating)
+    with pytest.raises(paywire.AuthenticationRequired) as caught:
+        run(provider, "complete_setup", SETUP)
+    assert caught.value.action_url == challenge  # the intent's own page before the session's
+    assert caught.value.raw_code == "requires_action"
+
+
 def test_a_payment_session_is_no_setup(
     fake: FakeStripe, provider: StripeProvider, run: Runner
 ) -> None:
