@@ -104,3 +104,13 @@ def test_the_plugin_never_imports_the_sdk() -> None:
         "pw.close()\n"
     )
     subprocess.run([sys.executable, "-W", "error", "-c", code], check=True, timeout=60)
+
+
+def test_importing_the_plugin_imports_neither_httpx_nor_the_sdk() -> None:
+    # Discovery imports every plugin: it stays as cheap as importing paywire.
+    code = (
+        "import sys, paywire_stripe\n"
+        "assert 'httpx' not in sys.modules, 'httpx imported'\n"
+        "assert 'stripe' not in sys.modules, 'the stripe SDK imported'\n"
+    )
+    subprocess.run([sys.executable, "-W", "error", "-c", code], check=True, timeout=60)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import attrs
 
@@ -38,7 +38,6 @@ from paywire.plugin import (
     CurrencyRules,
     ErrorInfo,
     ErrorRule,
-    HttpClient,
     KernelProvider,
     Operation,
     ProviderConfig,
@@ -70,6 +69,9 @@ from paywire_stripe._requests import (
     setup_params,
 )
 from paywire_stripe._webhooks import parse_event, verify_signature
+
+if TYPE_CHECKING:
+    from paywire.plugin import HttpClient
 
 __all__ = ["StripeProvider"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import paywire
@@ -86,8 +86,10 @@ def timestamp(obj: Mapping[str, Any], key: str) -> datetime | None:
     seconds = integer(obj, key)
     if seconds is None:
         return None
+    from paywire.plugin import utc_from_timestamp  # on first use: it brings in the HTTP client
+
     try:
-        return datetime.fromtimestamp(seconds, UTC)
+        return utc_from_timestamp(seconds)
     except (OverflowError, OSError) as exc:
         raise ValueError(key) from exc
 

@@ -226,7 +226,7 @@ def parse_event(body: bytes) -> WebhookEvent:
 
 def normalize_event(payload: Any) -> WebhookEvent:
     """:func:`parse_event` for an event already parsed."""
-    if not isinstance(payload, Mapping):
+    if type(payload) is not dict and not isinstance(payload, Mapping):
         raise _unknown("the body is not a Stripe event object")
     raw_type = payload.get("type")
     if type(raw_type) is not str:
@@ -234,8 +234,8 @@ def normalize_event(payload: Any) -> WebhookEvent:
     if raw_type not in EVENT_TYPES:
         raise _unknown(f"Stripe event type {raw_type!r} is not normalized", raw_type)
     data = payload.get("data")
-    obj = data.get("object") if isinstance(data, Mapping) else None
-    if not isinstance(obj, Mapping):
+    obj = data.get("object") if type(data) is dict or isinstance(data, Mapping) else None
+    if type(obj) is not dict and not isinstance(obj, Mapping):
         raise paywire.MalformedWebhook(
             f"Stripe {raw_type} event without data.object", provider=_PROVIDER
         )
