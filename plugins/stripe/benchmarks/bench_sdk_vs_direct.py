@@ -106,9 +106,9 @@ class OverHttpx(stripe.HTTPClient):
         post_data: Any = None,
         *,
         _usage: list[str] | None = None,
-    ) -> tuple[bytes, int, Mapping[str, str]]:
+    ) -> tuple[str, int, Mapping[str, str]]:
         response = self.client.request(method, url, headers=headers, content=post_data)
-        return response.content, response.status_code, response.headers
+        return response.text, response.status_code, response.headers
 
     def close(self) -> None:
         self.client.close()

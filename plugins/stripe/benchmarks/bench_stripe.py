@@ -32,7 +32,7 @@ import sys
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import stripe
@@ -41,6 +41,10 @@ import paywire
 from paywire.plugin import encode_form, sign_timestamped
 from paywire_stripe import API_VERSION, StripeConfig, StripeProvider
 from paywire_stripe._samples import event, objects
+
+if TYPE_CHECKING:
+    from stripe.params import PaymentIntentCreateParams
+    from stripe.params.checkout import SessionCreateParams
 
 API_KEY = "sk_test_benchmark0000000000"
 WEBHOOK_SECRET = "whsec_benchmark0000000000"  # noqa: S105 - a sandbox-only value
@@ -136,7 +140,7 @@ def compare(
     return ratio
 
 
-def checkout_params(customer_id: str) -> dict[str, Any]:
+def checkout_params(customer_id: str) -> SessionCreateParams:
     return {
         "mode": "payment",
         "line_items": [
@@ -158,14 +162,14 @@ def checkout_params(customer_id: str) -> dict[str, Any]:
     }
 
 
-def charge_params(method: paywire.SavedPaymentMethod) -> dict[str, Any]:
+def charge_params(method: paywire.SavedPaymentMethod) -> PaymentIntentCreateParams:
     return {
         "amount": 1999,
         "currency": "usd",
         "payment_method": method.id,
         "confirm": True,
         "off_session": True,
-        "customer": method.customer_id,
+        "customer": method.customer_id or "",
         "metadata": {"invoice_id": "INV-BENCH"},
     }
 
@@ -262,7 +266,7 @@ def concurrency(
     raw_async: stripe.StripeClient,
     method: paywire.SavedPaymentMethod,
     money: paywire.Money,
-    charge: dict[str, Any],
+    charge: PaymentIntentCreateParams,
     rounds: int,
     count: int = 200,
 ) -> None:
