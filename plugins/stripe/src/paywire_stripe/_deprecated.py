@@ -5,7 +5,6 @@ SDK at run time; importing them from :mod:`paywire_stripe` warns
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -42,25 +41,16 @@ def error_from_response(
     Deprecated: the operations map Stripe's errors themselves. This maps ``response`` with the
     same table, redacting ``secrets`` from the message.
     """
-    from paywire.plugin import Call, HttpClient, Reply
+    from paywire.plugin import Call, HttpClient
     from paywire_stripe._config import StripeConfig
     from paywire_stripe._provider import StripeProvider
 
-    content = response.read()
-    try:
-        data = json.loads(content)
-    except (ValueError, RecursionError):
-        data = None
-    reply = Reply(
-        status=response.status_code,
-        headers=response.headers,
-        content=content,
-        data=data,
-        request_id=response.headers.get(StripeProvider.request_id_header or ""),
-    )
+    response.read()
     call = Call(response.request.method, response.request.url.path, operation=operation)
-    redacted = tuple(s if isinstance(s, paywire.Secret) else paywire.Secret(s) for s in secrets)
-    config = StripeConfig(webhook_secrets=redacted)
-    with HttpClient(provider="stripe") as http:
-        # The kernel's own mapping, so this never drifts from what the operations raise.
-        return StripeProvider(config, http)._error(reply, call, idempotency_key)
+    wrapped = tuple(s if isinstance(s, paywire.Secret) else paywire.Secret(s) for s in secrets)
+    with HttpClient(provider="stripe", request_id_header=StripeProvider.request_id_header) as http:
+        provider = StripeProvider(StripeConfig(webhook_secrets=wrapped), http)
+        # The kernel's own reading and mapping, so this never drifts from what the operations
+        # raise (the kernel has no public entry point for one answer).
+        reply = provider._reply(response, call)
+        return provider._error(reply, call, idempotency_key)
