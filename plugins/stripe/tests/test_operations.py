@@ -1,4 +1,5 @@
-"""What each operation sends to Stripe and how it reads the answer (fake Stripe in memory)."""
+"""What each operation sends to Stripe and how it reads the answer (fake Stripe in memory), on
+the sync and the async path (the ``run`` fixture)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from stripe_fakes import FakeStripe, build, form, stripe_error, stripe_json
+from stripe_fakes import FakeStripe, Runner, build, form, stripe_error, stripe_json
 
 import paywire
-from paywire_stripe import StripeProvider
+from paywire_stripe import API_VERSION, StripeConfig, StripeProvider
 
 SUCCESS = "https://shop.example.com/paid?session={CHECKOUT_SESSION_ID}"
 CANCEL = "https://shop.example.com/cart"
@@ -57,12 +58,14 @@ def invoice(customer: paywire.Customer | None = None, **changes: Any) -> paywire
 
 
 def test_checkout_session_sends_the_invoice_lines_in_minor_units(
-    fake: FakeStripe, provider: StripeProvider
+    fake: FakeStripe, provider: StripeProvider, run: Runner
 ) -> None:
     fake.on(
         "POST", "/v1/checkout/sessions", lambda r: stripe_json(200, session_body(r, customer=None))
     )
-    session = provider.create_checkout_session(
+    session = run(
+        provider,
+        "create_checkout_session",
         invoice(metadata={"order": "42"}, description="March"),
         success_url=SUCCESS,
         cancel_url=CANCEL,
@@ -70,25 +73,28 @@ def test_checkout_session_sends_the_invoice_lines_in_minor_units(
     )
     (request,) = fake.sent("POST", "/v1/checkout/sessions")
     sent = form(request)
-    assert sent["mode"] == "payment"
-    assert sent["line_items[0][price_data][currency]"] == "usd"
-    assert sent["line_items[0][price_data][unit_amount]"] == "1000"
-    assert sent["line_items[0][price_data][product_data][name]"] == "Pro plan"
-    assert sent["line_items[0][quantity]"] == "2"
-    assert sent["line_items[1][price_data][unit_amount]"] == "500"
-    assert sent["line_items[1][quantity]"] == "1"
-    assert sent["client_reference_id"] == "INV-1"
-    assert sent["metadata[invoice_id]"] == "INV-1"
-    assert sent["metadata[order]"] == "42"
-    assert sent["payment_intent_data[metadata][invoice_id]"] == "INV-1"
-    assert sent["payment_intent_data[description]"] == "March"
-    assert sent["success_url"] == SUCCESS
-    assert sent["cancel_url"] == CANCEL
-    assert "payment_intent_data[setup_future_usage]" not in sent
-    assert "customer" not in sent
-    assert "customer_creation" not in sent
+    assert sent == {
+        "mode": "payment",
+        "line_items[0][price_data][currency]": "usd",
+        "line_items[0][price_data][unit_amount]": "1000",
+        "line_items[0][price_data][product_data][name]": "Pro plan",
+        "line_items[0][quantity]": "2",
+        "line_items[1][price_data][currency]": "usd",
+        "line_items[1][price_data][unit_amount]": "500",
+        "line_items[1][price_data][product_data][name]": "Setup fee",
+        "line_items[1][quantity]": "1",
+        "success_url": SUCCESS,
+        "cancel_url": CANCEL,
+        "client_reference_id": "INV-1",
+        "metadata[order]": "42",
+        "metadata[invoice_id]": "INV-1",
+        "payment_intent_data[metadata][order]": "42",
+        "payment_intent_data[metadata][invoice_id]": "INV-1",
+        "payment_intent_data[description]": "March",
+    }
     assert request.headers["Idempotency-Key"] == "key-1"
     assert request.headers["Authorization"] == "Bearer sk_test_unit0000000000000000"
+    assert request.headers["Stripe-Version"] == API_VERSION
     assert session == paywire.CheckoutSession(
         provider="stripe",
         id="cs_test_1",
@@ -102,14 +108,20 @@ def test_checkout_session_sends_the_invoice_lines_in_minor_units(
 
 
 def test_checkout_creates_a_customer_once_per_operation_key(
-    fake: FakeStripe, provider: StripeProvider
+    fake: FakeStripe, provider: StripeProvider, run: Runner
 ) -> None:
     fake.on("POST", "/v1/customers", customer_handler)
     fake.on("POST", "/v1/checkout/sessions", lambda r: stripe_json(200, session_body(r)))
     customer = paywire.Customer(
-        id="user-7", email="u7@example.com", name="U Seven", metadata={"plan": "pro"}
+        id="user-7",
+        email="u7@example.com",
+        name="U Seven",
+        phone="+14155550100",
+        metadata={"plan": "pro"},
     )
-    session = provider.create_checkout_session(
+    session = run(
+        provider,
+        "create_checkout_session",
         invoice(customer),
         success_url=SUCCESS,
         cancel_url=CANCEL,
@@ -120,6 +132,7 @@ def test_checkout_creates_a_customer_once_per_operation_key(
     assert form(created) == {
         "email": "u7@example.com",
         "name": "U Seven",
+        "phone": "+14155550100",
         "metadata[app_id]": "user-7",
         "metadata[plan]": "pro",
     }
@@ -129,16 +142,21 @@ def test_checkout_creates_a_customer_once_per_operation_key(
     sent = form(request)
     assert sent["customer"] == "cus_created"
     assert sent["payment_intent_data[setup_future_usage]"] == "off_session"
+    assert "customer_creation" not in sent
     assert session.customer_id == "cus_created"
 
 
 def test_checkout_reuses_a_known_stripe_customer(
-    fake: FakeStripe, provider: StripeProvider
+    fake: FakeStripe, provider: StripeProvider, run: Runner
 ) -> None:
     fake.on("POST", "/v1/checkout/sessions", lambda r: stripe_json(200, session_body(r)))
     customer = paywire.Customer(id="user-8", provider_customer_id="cus_known")
-    session = provider.create_checkout_session(
-        invoice(customer), success_url=SUCCESS, cancel_url=CANCEL
+    session = run(
+        provider,
+        "create_checkout_session",
+        invoice(customer),
+        success_url=SUCCESS,
+        cancel_url=CANCEL,
     )
     assert fake.sent("POST", "/v1/customers") == []
     assert form(fake.sent("POST", "/v1/checkout/sessions")[0])["customer"] == "cus_known"
@@ -146,22 +164,28 @@ def test_checkout_reuses_a_known_stripe_customer(
 
 
 def test_saving_without_a_customer_asks_stripe_to_create_one(
-    fake: FakeStripe, provider: StripeProvider
+    fake: FakeStripe, provider: StripeProvider, run: Runner
 ) -> None:
     fake.on("POST", "/v1/checkout/sessions", lambda r: stripe_json(200, session_body(r)))
-    provider.create_checkout_session(
-        invoice(), success_url=SUCCESS, cancel_url=CANCEL, save_payment_method=True
+    run(
+        provider,
+        "create_checkout_session",
+        invoice(),
+        success_url=SUCCESS,
+        cancel_url=CANCEL,
+        save_payment_method=True,
     )
     sent = form(fake.sent("POST", "/v1/checkout/sessions")[0])
     assert sent["customer_creation"] == "always"
+    assert "customer" not in sent
 
 
 def test_each_operation_gets_a_fresh_key_when_none_is_given(
-    fake: FakeStripe, provider: StripeProvider
+    fake: FakeStripe, provider: StripeProvider, run: Runner
 ) -> None:
     fake.on("POST", "/v1/checkout/sessions", lambda r: stripe_json(200, session_body(r)))
     for _ in range(2):
-        provider.create_checkout_session(invoice(), success_url=SUCCESS, cancel_url=CANCEL)
+        run(provider, "create_checkout_session", invoice(), success_url=SUCCESS, cancel_url=CANCEL)
     keys = [r.headers["Idempotency-Key"] for r in fake.sent("POST", "/v1/checkout/sessions")]
     assert len(set(keys)) == 2
 
@@ -171,37 +195,78 @@ def test_each_operation_gets_a_fresh_key_when_none_is_given(
     [("KWD", "1.235"), ("BHD", "0.005"), ("MGA", "10.50")],
 )
 def test_amounts_stripe_cannot_take_fail_before_any_http(
-    fake: FakeStripe, provider: StripeProvider, currency: str, amount: str
+    fake: FakeStripe, provider: StripeProvider, run: Runner, currency: str, amount: str
 ) -> None:
     items = [paywire.LineItem("Thing", paywire.Money(amount, currency))]
     bad = paywire.Invoice(id="INV-X", currency=currency, line_items=items)
     with pytest.raises(paywire.InvalidAmount):
-        provider.create_checkout_session(bad, success_url=SUCCESS, cancel_url=CANCEL)
+        run(provider, "create_checkout_session", bad, success_url=SUCCESS, cancel_url=CANCEL)
+    with pytest.raises(paywire.InvalidAmount):
+        run(
+            provider,
+            "charge_payment_method",
+            paywire.SavedPaymentMethod("stripe", "pm_1"),
+            paywire.Money(amount, currency),
+        )
     assert fake.requests == []
 
 
-def test_setup_session(fake: FakeStripe, provider: StripeProvider) -> None:
+def test_setup_session(fake: FakeStripe, provider: StripeProvider, run: Runner) -> None:
     fake.on("POST", "/v1/customers", customer_handler)
     fake.on(
         "POST",
         "/v1/checkout/sessions",
         lambda r: stripe_json(200, session_body(r, amount_total=None, currency="usd")),
     )
-    setup = provider.create_setup_session(
+    setup = run(
+        provider,
+        "create_setup_session",
         paywire.Customer(id="user-9", email="u9@example.com"),
-        success_url=SUCCESS,
+        success_url="https://shop.example.com/saved",
         cancel_url=CANCEL,
     )
-    sent = form(fake.sent("POST", "/v1/checkout/sessions")[0])
-    assert sent["mode"] == "setup"
-    assert sent["currency"] == "usd"
-    assert sent["customer"] == "cus_created"
-    assert sent["setup_intent_data[metadata][customer_id]"] == "user-9"
-    assert not any(key.startswith("line_items") for key in sent)
+    (created,) = fake.sent("POST", "/v1/customers")
+    session_request = fake.sent("POST", "/v1/checkout/sessions")[0]
+    assert created.headers["Idempotency-Key"] == (
+        session_request.headers["Idempotency-Key"] + ":customer"
+    )
+    assert form(session_request) == {
+        "mode": "setup",
+        "customer": "cus_created",
+        "currency": "usd",
+        # Stripe fills the template in: the customer comes back naming the session.
+        "success_url": "https://shop.example.com/saved?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": CANCEL,
+        "metadata[customer_id]": "user-9",
+        "setup_intent_data[metadata][customer_id]": "user-9",
+    }
     assert setup.id == "cs_test_1"
     assert setup.customer_id == "cus_created"
     assert setup.url.startswith("https://checkout.stripe.com/")
     assert setup.expires_at == datetime.fromtimestamp(EXPIRES, UTC)
+
+
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        (SUCCESS, SUCCESS),
+        ("https://e.example/ok?a=1", "https://e.example/ok?a=1&session_id={CHECKOUT_SESSION_ID}"),
+        ("https://e.example/ok?", "https://e.example/ok?session_id={CHECKOUT_SESSION_ID}"),
+        ("https://e.example/ok#top", "https://e.example/ok?session_id={CHECKOUT_SESSION_ID}#top"),
+        (
+            "https://e.example/ok?s={CHECKOUT_SESSION_ID}&x=1",
+            "https://e.example/ok?s={CHECKOUT_SESSION_ID}&x=1",
+        ),
+    ],
+)
+def test_the_setup_success_url_names_the_session(
+    fake: FakeStripe, provider: StripeProvider, given: str, sent: str
+) -> None:
+    fake.on("POST", "/v1/checkout/sessions", lambda r: stripe_json(200, session_body(r)))
+    provider.create_setup_session(
+        paywire.Customer(id="u", provider_customer_id="cus_1"), success_url=given, cancel_url=CANCEL
+    )
+    assert form(fake.requests[0])["success_url"] == sent
 
 
 def test_setup_currency_is_configurable(fake: FakeStripe) -> None:
@@ -219,7 +284,7 @@ def test_setup_currency_is_configurable(fake: FakeStripe) -> None:
 # -- charges and refunds ------------------------------------------------------------------------
 
 
-def intent_handler(status: str = "succeeded") -> Any:
+def intent_handler(status: str = "succeeded", **changes: Any) -> Any:
     def handle(request: httpx.Request) -> httpx.Response:
         sent = form(request)
         return stripe_json(
@@ -232,6 +297,7 @@ def intent_handler(status: str = "succeeded") -> Any:
                 "status": status,
                 "payment_method": sent["payment_method"],
                 "created": 1_700_000_000,
+                **changes,
             },
         )
 
@@ -239,10 +305,12 @@ def intent_handler(status: str = "succeeded") -> Any:
 
 
 def test_charge_confirms_an_off_session_payment_intent(
-    fake: FakeStripe, provider: StripeProvider
+    fake: FakeStripe, provider: StripeProvider, run: Runner
 ) -> None:
     fake.on("POST", "/v1/payment_intents", intent_handler())
-    result = provider.charge_payment_method(
+    result = run(
+        provider,
+        "charge_payment_method",
         paywire.SavedPaymentMethod("stripe", "pm_1", "cus_1"),
         paywire.Money("1.230", "KWD"),
         description="Renewal",
@@ -280,7 +348,6 @@ def test_charge_confirms_an_off_session_payment_intent(
     ("raw", "status"),
     [
         ("processing", paywire.PaymentStatus.PENDING),
-        ("requires_action", paywire.PaymentStatus.REQUIRES_ACTION),
         ("requires_payment_method", paywire.PaymentStatus.FAILED),
         ("canceled", paywire.PaymentStatus.CANCELED),
     ],
@@ -298,6 +365,30 @@ def test_charge_status_mapping(
     assert "customer" not in form(fake.requests[0])
 
 
+def test_a_charge_waiting_for_the_customer_is_authentication_required(
+    fake: FakeStripe, provider: StripeProvider, run: Runner
+) -> None:
+    page = "https://hooks.stripe.com/3d_secure_2/hosted?intent=pi_1"
+    fake.on(
+        "POST",
+        "/v1/payment_intents",
+        intent_handler(
+            "requires_action",
+            next_action={"type": "redirect_to_url", "redirect_to_url": {"url": page}},
+        ),
+    )
+    with pytest.raises(paywire.AuthenticationRequired) as caught:
+        run(
+            provider,
+            "charge_payment_method",
+            paywire.SavedPaymentMethod("stripe", "pm_1", "cus_1"),
+            paywire.Money("10", "USD"),
+        )
+    assert caught.value.transaction_id == "pi_1"
+    assert caught.value.action_url == page
+    assert caught.value.raw_code == "requires_action"
+
+
 def refund_handler(request: httpx.Request) -> httpx.Response:
     sent = form(request)
     return stripe_json(
@@ -307,16 +398,18 @@ def refund_handler(request: httpx.Request) -> httpx.Response:
             "object": "refund",
             "amount": int(sent.get("amount", "2000")),
             "currency": "usd",
-            "payment_intent": sent.get("payment_intent"),
+            "payment_intent": sent.get("payment_intent", "pi_9"),
             "charge": sent.get("charge", "ch_1"),
             "status": "pending",
         },
     )
 
 
-def test_full_refund_with_a_stripe_reason(fake: FakeStripe, provider: StripeProvider) -> None:
+def test_full_refund_with_a_stripe_reason(
+    fake: FakeStripe, provider: StripeProvider, run: Runner
+) -> None:
     fake.on("POST", "/v1/refunds", refund_handler)
-    refund = provider.create_refund("pi_1", reason="duplicate", idempotency_key="r-1")
+    refund = run(provider, "create_refund", "pi_1", reason="duplicate", idempotency_key="r-1")
     (request,) = fake.requests
     assert form(request) == {"payment_intent": "pi_1", "reason": "duplicate"}
     assert request.headers["Idempotency-Key"] == "r-1"
@@ -331,7 +424,7 @@ def test_full_refund_with_a_stripe_reason(fake: FakeStripe, provider: StripeProv
 
 
 def test_partial_refund_checks_the_currency_and_keeps_other_reasons_in_metadata(
-    fake: FakeStripe, provider: StripeProvider
+    fake: FakeStripe, provider: StripeProvider, run: Runner
 ) -> None:
     fake.on(
         "GET",
@@ -339,8 +432,13 @@ def test_partial_refund_checks_the_currency_and_keeps_other_reasons_in_metadata(
         stripe_json(200, {"id": "pi_1", "object": "payment_intent", "currency": "usd"}),
     )
     fake.on("POST", "/v1/refunds", refund_handler)
-    refund = provider.create_refund(
-        "pi_1", paywire.Money("5.50", "USD"), reason="customer changed plan", metadata={"a": "b"}
+    refund = run(
+        provider,
+        "create_refund",
+        "pi_1",
+        paywire.Money("5.50", "USD"),
+        reason="customer changed plan",
+        metadata={"a": "b"},
     )
     sent = form(fake.sent("POST", "/v1/refunds")[0])
     assert sent == {
@@ -350,10 +448,11 @@ def test_partial_refund_checks_the_currency_and_keeps_other_reasons_in_metadata(
         "metadata[reason]": "customer changed plan",
     }
     assert refund.amount == paywire.Money("5.50", "USD")
+    assert repr(refund.amount) == "Money('5.50', 'USD')"
 
 
 def test_a_refund_in_another_currency_is_refused_before_posting(
-    fake: FakeStripe, provider: StripeProvider
+    fake: FakeStripe, provider: StripeProvider, run: Runner
 ) -> None:
     fake.on(
         "GET",
@@ -361,42 +460,51 @@ def test_a_refund_in_another_currency_is_refused_before_posting(
         stripe_json(200, {"id": "pi_1", "object": "payment_intent", "currency": "jpy"}),
     )
     with pytest.raises(paywire.InvalidAmount, match="JPY"):
-        provider.create_refund("pi_1", paywire.Money("10", "USD"))
+        run(provider, "create_refund", "pi_1", paywire.Money("10", "USD"))
     assert fake.sent("POST", "/v1/refunds") == []
 
 
-def test_refunding_a_charge_id(fake: FakeStripe, provider: StripeProvider) -> None:
+def test_refunding_a_charge_id(fake: FakeStripe, provider: StripeProvider, run: Runner) -> None:
     fake.on(
         "GET",
         "/v1/charges/ch_9",
         stripe_json(200, {"id": "ch_9", "object": "charge", "currency": "usd"}),
     )
     fake.on("POST", "/v1/refunds", refund_handler)
-    refund = provider.create_refund("ch_9", paywire.Money("1", "USD"))
+    refund = run(provider, "create_refund", "ch_9", paywire.Money("1", "USD"))
     assert form(fake.sent("POST", "/v1/refunds")[0]) == {"charge": "ch_9", "amount": "100"}
+    # The transaction the app named, although Stripe's refund names the charge's intent too.
     assert refund.transaction_id == "ch_9"
+
+
+@pytest.mark.parametrize("bad", ["", "pi_1/../../v1/refunds", "pi 1", "pi_1?expand=x", "π_1"])
+def test_an_id_that_is_no_stripe_id_is_not_found_without_a_request(
+    fake: FakeStripe, provider: StripeProvider, bad: str
+) -> None:
+    with pytest.raises(paywire.NotFound):
+        provider.create_refund(bad, paywire.Money("1", "USD"))
+    with pytest.raises(paywire.NotFound):
+        provider.get_payment_method_details(paywire.SavedPaymentMethod("stripe", bad or "x/y"))
+    with pytest.raises(paywire.NotFound):
+        provider.detach_payment_method(bad or "x/y")
+    assert fake.requests == []
 
 
 # -- payment methods ----------------------------------------------------------------------------
 
+CARD = {
+    "id": "pm_1",
+    "object": "payment_method",
+    "type": "card",
+    "customer": "cus_1",
+    "billing_details": {"email": "a@example.com", "name": None},
+    "card": {"brand": "visa", "last4": "4242", "exp_month": 8, "exp_year": 2030},
+}
 
-def test_payment_method_details(fake: FakeStripe, provider: StripeProvider) -> None:
-    fake.on(
-        "GET",
-        "/v1/payment_methods/pm_1",
-        stripe_json(
-            200,
-            {
-                "id": "pm_1",
-                "object": "payment_method",
-                "type": "card",
-                "customer": "cus_1",
-                "billing_details": {"email": "a@example.com", "name": None},
-                "card": {"brand": "visa", "last4": "4242", "exp_month": 8, "exp_year": 2030},
-            },
-        ),
-    )
-    assert provider.get_payment_method_details("pm_1") == paywire.PaymentMethodInfo(
+
+def test_payment_method_details(fake: FakeStripe, provider: StripeProvider, run: Runner) -> None:
+    fake.on("GET", "/v1/payment_methods/pm_1", stripe_json(200, CARD))
+    expected = paywire.PaymentMethodInfo(
         provider="stripe",
         id="pm_1",
         type="card",
@@ -407,6 +515,21 @@ def test_payment_method_details(fake: FakeStripe, provider: StripeProvider) -> N
         exp_year=2030,
         email="a@example.com",
     )
+    assert run(provider, "get_payment_method_details", "pm_1") == expected
+    saved = paywire.SavedPaymentMethod("stripe", "pm_1", "cus_1")
+    assert run(provider, "get_payment_method_details", saved) == expected
+
+
+def test_a_method_saved_to_another_customer_is_not_found(
+    fake: FakeStripe, provider: StripeProvider, run: Runner
+) -> None:
+    fake.on("GET", "/v1/payment_methods/pm_1", stripe_json(200, CARD))
+    with pytest.raises(paywire.NotFound, match="cus_other"):
+        run(
+            provider,
+            "get_payment_method_details",
+            paywire.SavedPaymentMethod("stripe", "pm_1", "cus_other"),
+        )
 
 
 def test_details_of_a_method_without_a_card(fake: FakeStripe, provider: StripeProvider) -> None:
@@ -428,7 +551,7 @@ def test_details_of_a_method_without_a_card(fake: FakeStripe, provider: StripePr
 
 
 def test_a_method_attached_to_nobody_is_not_found(
-    fake: FakeStripe, provider: StripeProvider
+    fake: FakeStripe, provider: StripeProvider, run: Runner
 ) -> None:
     # Stripe keeps detached methods readable; as a saved method it is gone.
     fake.on(
@@ -439,22 +562,26 @@ def test_a_method_attached_to_nobody_is_not_found(
         ),
     )
     with pytest.raises(paywire.NotFound, match="pm_3"):
-        provider.get_payment_method_details("pm_3")
+        run(provider, "get_payment_method_details", "pm_3")
 
 
-def test_detach(fake: FakeStripe, provider: StripeProvider) -> None:
+def test_detach(fake: FakeStripe, provider: StripeProvider, run: Runner) -> None:
     fake.on(
         "POST",
         "/v1/payment_methods/pm_1/detach",
         stripe_json(200, {"id": "pm_1", "object": "payment_method", "customer": None}),
     )
-    provider.detach_payment_method("pm_1")
+    assert (
+        run(provider, "detach_payment_method", paywire.SavedPaymentMethod("stripe", "pm_1")) is None
+    )
     (request,) = fake.requests
     assert request.content == b""
     assert request.headers["Idempotency-Key"]
 
 
-def test_detaching_twice_is_not_found(fake: FakeStripe, provider: StripeProvider) -> None:
+def test_detaching_twice_is_not_found(
+    fake: FakeStripe, provider: StripeProvider, run: Runner
+) -> None:
     fake.on(
         "POST",
         "/v1/payment_methods/pm_1/detach",
@@ -467,7 +594,7 @@ def test_detaching_twice_is_not_found(fake: FakeStripe, provider: StripeProvider
         ),
     )
     with pytest.raises(paywire.NotFound) as caught:
-        provider.detach_payment_method("pm_1")
+        run(provider, "detach_payment_method", "pm_1")
     assert caught.value.raw_code == "payment_method_unexpected_state"
 
 
@@ -497,14 +624,34 @@ def test_available_needs_an_enabled_provider_with_a_key(fake: FakeStripe) -> Non
             assert provider.available() is expected
 
 
-def test_operations_without_a_key_are_a_configuration_error(fake: FakeStripe) -> None:
+def test_operations_without_a_key_are_a_configuration_error(fake: FakeStripe, run: Runner) -> None:
     provider, _ = build(fake, api_key=None)
     with closing(provider), pytest.raises(paywire.ConfigurationError, match="api_key"):
-        provider.get_payment_method_details("pm_1")
+        run(provider, "get_payment_method_details", "pm_1")
     assert fake.requests == []
 
 
-def test_the_sdk_is_pointed_at_base_url_and_never_retries_itself(fake: FakeStripe) -> None:
+def test_every_request_names_the_pinned_api_version_unless_configured(fake: FakeStripe) -> None:
+    fake.on("GET", "/v1/payment_methods/pm_1", stripe_json(200, CARD))
+    provider, _ = build(fake)
+    with closing(provider):
+        provider.get_payment_method_details("pm_1")
+    other = FakeStripe(check=False)
+    other.on("GET", "/v1/payment_methods/pm_1", stripe_json(200, CARD))
+    pinned, _ = build(other, api_version="2025-03-31.basil")
+    with closing(pinned):
+        pinned.get_payment_method_details("pm_1")
+    assert fake.requests[0].headers["Stripe-Version"] == API_VERSION
+    assert other.requests[0].headers["Stripe-Version"] == "2025-03-31.basil"
+
+
+@pytest.mark.parametrize("version", ["latest", "2024-13", "", "2024-06-20 "])
+def test_a_malformed_api_version_is_a_configuration_error(version: str) -> None:
+    with pytest.raises(paywire.ConfigurationError):
+        paywire.load_config(StripeConfig, "stripe", environ={}, api_version=version)
+
+
+def test_requests_go_to_base_url(fake: FakeStripe) -> None:
     fake.on("GET", "/stripe/v1/payment_methods/pm_1", stripe_error(500, type="api_error"))
     provider, _ = build(fake, base_url="http://127.0.0.1:9/stripe", max_attempts=1)
     with closing(provider), pytest.raises(paywire.ProviderUnavailable):
@@ -516,7 +663,7 @@ def test_the_sdk_is_pointed_at_base_url_and_never_retries_itself(fake: FakeStrip
 # -- edge answers -------------------------------------------------------------------------------
 
 
-def test_a_failed_customer_step_reports_the_operation_key(fake: FakeStripe) -> None:
+def test_a_failed_customer_step_reports_the_operation_key(fake: FakeStripe, run: Runner) -> None:
     def timeout(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("timed out", request=request)
 
@@ -524,8 +671,13 @@ def test_a_failed_customer_step_reports_the_operation_key(fake: FakeStripe) -> N
     provider, _ = build(fake, max_attempts=2)
     customer = paywire.Customer(id="user-1", email="u1@example.com")
     with closing(provider), pytest.raises(paywire.OutcomeUnknown) as caught:
-        provider.create_checkout_session(
-            invoice(customer), success_url=SUCCESS, cancel_url=CANCEL, idempotency_key="op-9"
+        run(
+            provider,
+            "create_checkout_session",
+            invoice(customer),
+            success_url=SUCCESS,
+            cancel_url=CANCEL,
+            idempotency_key="op-9",
         )
     # The app retries the *operation* with this key; the step's own key is derived again from it.
     assert caught.value.idempotency_key == "op-9"
@@ -552,11 +704,13 @@ def test_a_very_long_key_still_gives_a_valid_step_key(fake: FakeStripe) -> None:
 
 
 def test_an_unreadable_success_answer_to_a_post_is_outcome_unknown(
-    fake: FakeStripe, provider: StripeProvider
+    fake: FakeStripe, provider: StripeProvider, run: Runner
 ) -> None:
     fake.on("POST", "/v1/payment_intents", httpx.Response(200, content=b"<html>proxy</html>"))
     with pytest.raises(paywire.OutcomeUnknown) as caught:
-        provider.charge_payment_method(
+        run(
+            provider,
+            "charge_payment_method",
             paywire.SavedPaymentMethod("stripe", "pm_1"),
             paywire.Money("1", "USD"),
             idempotency_key="k-html",

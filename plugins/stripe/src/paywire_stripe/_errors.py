@@ -1,133 +1,103 @@
-"""Stripe's error bodies mapped onto paywire's error hierarchy, keeping Stripe's own codes.
+"""Stripe's error answers: what their bodies say, the table that turns them into paywire's errors,
+and Stripe's own advice on retrying.
 
-Stripe answers errors with ``{"error": {"type", "code", "decline_code", "message", …}}`` and a
-``Request-Id`` header. The normalized class comes from the codes first (they say *why*), then from
-the HTTP status; ``raw_code`` keeps ``decline_code`` (the issuer's reason) or else ``code``.
+Stripe answers ``{"error": {"type", "code", "decline_code", "message", "payment_intent", …}}``
+with a ``Request-Id`` header. A rule matches on the codes (they say *why*) before the status;
+``raw_code`` keeps ``decline_code`` (the issuer's reason), else ``code``, else ``type``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 import paywire
+from paywire.plugin import ErrorInfo, ErrorRule, Reply
+from paywire_stripe._readers import redirect_url
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Operation", "StripeHTTPError", "error_from_response", "parse_error_body"]
+__all__ = ["ERROR_RULES", "read_error", "retry_advice"]
 
-#: What was being done, where the same Stripe code means different things.
-Operation = Literal[
-    "checkout", "setup", "customer", "charge", "refund", "payment_method", "detach", "other"
-]
-
-_PROVIDER = "stripe"
-
-# Codes (``code`` or ``decline_code``) that name a card the customer must replace.
-_EXPIRED = frozenset({"expired_card"})
-# The issuer wants 3-D Secure: only the customer, on-session, can complete the payment.
-_AUTHENTICATION = frozenset({"authentication_required", "authentication_not_handled"})
-# Refunding more than is left.
-_REFUNDED = frozenset({"charge_already_refunded"})
-_REFUND_TOO_LARGE = frozenset({"amount_too_large"})
 # Declines that may pass later without any change on our side.
-_RETRYABLE_DECLINES = frozenset(
+_RETRYABLE_DECLINES: Final = frozenset(
     {"processing_error", "try_again_later", "issuer_not_available", "reenter_transaction"}
 )
 
 
-class StripeHTTPError(Exception):
-    """Stripe answered a request made through :attr:`StripeProvider.client` with an error status.
-
-    The provider's operations never let it out: they map it with :func:`error_from_response`,
-    which needs to know the operation. It is raised from inside the SDK's call, so the SDK's own
-    error classes are never built. Code that calls the SDK client directly sees this exception
-    and may map it the same way.
-    """
-
-    def __init__(self, response: httpx.Response, idempotency_key: str | None) -> None:
-        super().__init__(f"Stripe answered HTTP {response.status_code}")
-        self.response = response
-        self.idempotency_key = idempotency_key
+def _codes(*names: str) -> frozenset[str]:
+    return frozenset(names)
 
 
-def parse_error_body(content: bytes) -> dict[str, Any]:
-    """The ``error`` object of a Stripe error body, or ``{}`` when the body is not one."""
-    try:
-        body = json.loads(content)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return {}
-    if not isinstance(body, dict):
-        return {}
-    error = body.get("error")
-    return error if isinstance(error, dict) else {}
+#: Stripe's errors in paywire's terms, first match wins (5xx and 429 are the kernel's). Types
+#: (``card_error`` …) are matched like codes.
+ERROR_RULES: Final = (
+    ErrorRule(paywire.AuthenticationFailed, statuses=frozenset({401})),
+    ErrorRule(paywire.RateLimited, codes=_codes("rate_limit")),
+    ErrorRule(paywire.InvalidRequest, codes=_codes("idempotency_error")),
+    ErrorRule(paywire.PaymentMethodExpired, codes=_codes("expired_card")),
+    ErrorRule(
+        paywire.AuthenticationRequired,
+        codes=_codes("authentication_required", "authentication_not_handled"),
+    ),
+    ErrorRule(paywire.AlreadyRefunded, codes=_codes("charge_already_refunded")),
+    ErrorRule(
+        paywire.AlreadyRefunded, codes=_codes("amount_too_large"), operations=_codes("refund")
+    ),
+    ErrorRule(paywire.NotFound, codes=_codes("resource_missing")),
+    ErrorRule(paywire.NotFound, statuses=frozenset({404})),
+    # Stripe refuses to detach a method attached to nobody: detached before, so it is gone.
+    ErrorRule(
+        paywire.NotFound,
+        codes=_codes("payment_method_unexpected_state"),
+        operations=_codes("detach"),
+    ),
+    ErrorRule(paywire.CardDeclined, codes=_RETRYABLE_DECLINES, retryable=True),
+    ErrorRule(paywire.CardDeclined, statuses=frozenset({402})),
+    ErrorRule(paywire.CardDeclined, codes=_codes("card_error")),
+    # 409: the first request with this key is still running; Stripe asks to retry.
+    ErrorRule(paywire.InvalidRequest, codes=_codes("idempotency_key_in_use"), retryable=True),
+)
 
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def error_from_response(
-    response: httpx.Response,
-    *,
-    operation: Operation = "other",
-    idempotency_key: str | None = None,
-    secrets: Iterable[paywire.Secret | str] = (),
-) -> paywire.ProviderError:
-    """The paywire error for Stripe's unsuccessful ``response`` to ``operation``.
+def _intent(error: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The PaymentIntent (or SetupIntent) an error is about, and the page Stripe offers for it
+    (Stripe puts the whole intent in the error body)."""
+    for name in ("payment_intent", "setup_intent"):
+        intent = error.get(name)
+        if isinstance(intent, str) and intent:
+            return intent, None
+        if isinstance(intent, Mapping):
+            return _text(intent.get("id")), redirect_url(intent)
+    return None, None
 
-    The response's body must have been read. Messages are redacted of ``secrets`` and of anything
-    shaped like a credential (Stripe echoes part of a bad API key back).
-    """
-    status = response.status_code
-    error = parse_error_body(response.content)
-    err_type = _text(error.get("type"))
-    code = _text(error.get("code"))
-    decline_code = _text(error.get("decline_code"))
-    raw_code = decline_code or code or err_type
-    request_id = response.headers.get("Request-Id")
-    raw_message = _text(error.get("message")) or f"Stripe answered HTTP {status}"
-    message = paywire.redact(raw_message, secrets)
-    common: dict[str, Any] = {
-        "provider": _PROVIDER,
-        "raw_code": raw_code,
-        "http_status": status,
-        "request_id": request_id,
-    }
-    codes = {c for c in (code, decline_code) if c}
 
-    if status == 401:
-        return paywire.AuthenticationFailed(message, **common)
-    if status == 429 or code == "rate_limit":
-        retry_after = paywire.parse_retry_after(response.headers.get("Retry-After"))
-        return paywire.RateLimited(message, retry_after=retry_after, **common)
-    if status >= 500:
-        return paywire.error_for_status(
-            response,
-            provider=_PROVIDER,
-            message=message,
-            raw_code=raw_code,
-            request_id=request_id,
-            idempotency_key=idempotency_key,
-        )
-    if err_type == "idempotency_error":
-        return paywire.InvalidRequest(message, **common)
-    if codes & _EXPIRED:
-        return paywire.PaymentMethodExpired(message, **common)
-    if codes & _AUTHENTICATION:
-        return paywire.AuthenticationRequired(message, **common)
-    if codes & _REFUNDED or (operation == "refund" and codes & _REFUND_TOO_LARGE):
-        return paywire.AlreadyRefunded(message, **common)
-    if code == "resource_missing" or status == 404:
-        return paywire.NotFound(message, **common)
-    if operation == "detach" and code == "payment_method_unexpected_state":
-        # Stripe refuses to detach a method attached to nobody: detached before, so it is gone.
-        return paywire.NotFound(message, **common)
-    if status == 402 or err_type == "card_error":
-        return paywire.CardDeclined(message, retryable=bool(codes & _RETRYABLE_DECLINES), **common)
-    if status == 403:
-        return paywire.AuthenticationFailed(message, **common)
-    # 409 idempotency_key_in_use: the first request with this key is still running.
-    return paywire.InvalidRequest(message, retryable=code == "idempotency_key_in_use", **common)
+def read_error(reply: Reply) -> ErrorInfo:
+    """What Stripe's error body says (nothing, for a body that is not one)."""
+    body = reply.data
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if not isinstance(error, Mapping):
+        return ErrorInfo()
+    kind, code, decline = (_text(error.get(k)) for k in ("type", "code", "decline_code"))
+    transaction_id, action_url = _intent(error)
+    return ErrorInfo(
+        code=decline or code or kind,
+        message=_text(error.get("message")),
+        codes=frozenset(c for c in (kind, code, decline) if c),
+        transaction_id=transaction_id,
+        action_url=action_url,
+    )
+
+
+def retry_advice(response: httpx.Response) -> bool | None:
+    """``Stripe-Should-Retry: true|false`` when Stripe sends it; a 409 (a request with the same
+    idempotency key still running) is worth retrying, as Stripe documents; else no opinion."""
+    value: str | None = response.headers.get("Stripe-Should-Retry")
+    if value is not None:
+        return value.strip().lower() == "true"
+    return True if response.status_code == 409 else None

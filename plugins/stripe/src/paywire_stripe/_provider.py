@@ -1,12 +1,18 @@
-"""``StripeProvider``: paywire's ten operations over Stripe's API, through the official SDK."""
+"""``StripeProvider``: paywire's operations over Stripe's API, on paywire's operation kernel.
+
+Each operation is a generator of :class:`~paywire.plugin.Call`\\ s (sans-I/O): the kernel sends
+them with the API key, ``Stripe-Version`` and ``Idempotency-Key``, retries under paywire's policy
+and Stripe's ``Stripe-Should-Retry`` advice, turns Stripe's errors into paywire's with
+:data:`~paywire_stripe._errors.ERROR_RULES`, and runs the same code for sync and async callers.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+import attrs
 
 import paywire
 from paywire import (
@@ -15,6 +21,7 @@ from paywire import (
     ChargeResult,
     CheckoutSession,
     Customer,
+    EventType,
     Invoice,
     Money,
     PaymentMethodInfo,
@@ -26,102 +33,69 @@ from paywire import (
     SetupSession,
     WebhookEvent,
 )
+from paywire.plugin import (
+    Call,
+    CurrencyRules,
+    ErrorInfo,
+    ErrorRule,
+    KernelProvider,
+    Operation,
+    ProviderConfig,
+    Reply,
+    derived_key,
+    encode_form,
+    immediately,
+)
 from paywire_stripe._config import StripeConfig
 from paywire_stripe._currency import STRIPE_CURRENCY_RULES
-from paywire_stripe._errors import Operation, StripeHTTPError, error_from_response
-from paywire_stripe._webhooks import normalize_event, verify_signature
+from paywire_stripe._errors import ERROR_RULES, read_error, retry_advice
+from paywire_stripe._readers import (
+    PAYMENT_STATUS,
+    REFUND_STATUS,
+    SESSION_STATUS,
+    integer,
+    money,
+    redirect_url,
+    ref,
+    text,
+    timestamp,
+)
+from paywire_stripe._requests import (
+    charge_params,
+    checkout_params,
+    customer_params,
+    expand_setup_intent,
+    refund_params,
+    setup_params,
+)
+from paywire_stripe._webhooks import parse_event, verify_signature
 
 if TYPE_CHECKING:
-    import stripe
-    from stripe.params import (
-        CustomerCreateParams,
-        PaymentIntentCreateParams,
-        RefundCreateParams,
-    )
-    from stripe.params.checkout import (
-        SessionCreateParams,
-        SessionCreateParamsLineItem,
-    )
+    from paywire.plugin import HttpClient
 
 __all__ = ["StripeProvider"]
 
-T = TypeVar("T")
-
-_PROVIDER = "stripe"
-#: Stripe's own refund reasons; any other reason travels in the refund's metadata.
-_REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
-_MAX_KEY = 255
-
-_PAYMENT_STATUS = {
-    "succeeded": PaymentStatus.SUCCEEDED,
-    "processing": PaymentStatus.PENDING,
-    "requires_capture": PaymentStatus.PENDING,
-    "requires_confirmation": PaymentStatus.PENDING,
-    "requires_action": PaymentStatus.REQUIRES_ACTION,
-    "requires_payment_method": PaymentStatus.FAILED,
-    "canceled": PaymentStatus.CANCELED,
-}
-_REFUND_STATUS = {
-    "pending": RefundStatus.PENDING,
-    "requires_action": RefundStatus.PENDING,
-    "succeeded": RefundStatus.SUCCEEDED,
-    "failed": RefundStatus.FAILED,
-    "canceled": RefundStatus.CANCELED,
-}
-_SESSION_STATUS = {
-    "open": SessionStatus.OPEN,
-    "complete": SessionStatus.COMPLETE,
-    "expired": SessionStatus.EXPIRED,
-}
+_PROVIDER: Final = "stripe"
+# Every Stripe id (and test token such as pm_card_visa) is letters, digits and underscores; an id
+# that is not cannot name anything, and must never become another path.
+_STRIPE_ID: Final = re.compile(r"[A-Za-z0-9_]{1,255}")
 
 
-def _derived_key(key: str, step: str) -> str:
-    """The key for one step of a multi-request operation, stable across retries of it."""
-    derived = f"{key}:{step}"
-    if len(derived) <= _MAX_KEY:
-        return derived
-    return hashlib.sha256(derived.encode()).hexdigest() + f":{step}"
-
-
-def _ref(value: object) -> str | None:
-    """An expandable field's id (the SDK gives a string, or the object when expanded)."""
-    if value is None or isinstance(value, str):
-        return value
-    ident = getattr(value, "id", None)
-    return ident if isinstance(ident, str) else None
-
-
-def _field(obj: object, name: str) -> Any:
-    """An optional field of an SDK object: Stripe leaves out what does not apply."""
-    return getattr(obj, name, None)
-
-
-def _text(obj: object, name: str) -> str | None:
-    value = _field(obj, name)
-    return value if isinstance(value, str) else None
-
-
-def _int(obj: object, name: str) -> int | None:
-    value = _field(obj, name)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _when(timestamp: int | None) -> datetime | None:
-    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
-
-
-class StripeProvider(paywire.Provider[StripeConfig]):
+class StripeProvider(KernelProvider[StripeConfig]):
     """Stripe: hosted Checkout, saved cards, off-session PaymentIntents, refunds and webhooks.
 
     Build it with ``StripeProvider.create(load_config(StripeConfig, "stripe", ...))`` or through
-    :class:`paywire.Paywire`. The ``stripe`` SDK is imported the first time the API is used.
+    :class:`paywire.Paywire`. Every operation has an ``_async`` twin, native on
+    ``httpx.AsyncClient``.
     """
 
     name: ClassVar[str] = _PROVIDER
-    config_class: ClassVar[type[paywire.ProviderConfig]] = StripeConfig
-    currency_rules: ClassVar[paywire.CurrencyRules] = STRIPE_CURRENCY_RULES
+    config_class: ClassVar[type[ProviderConfig]] = StripeConfig
+    currency_rules: ClassVar[CurrencyRules] = STRIPE_CURRENCY_RULES
     default_base_url: ClassVar[str] = "https://api.stripe.com"
     request_id_header: ClassVar[str | None] = "Request-Id"
+    idempotency_header: ClassVar[str | None] = "Idempotency-Key"
+    error_rules: ClassVar[tuple[ErrorRule, ...]] = ERROR_RULES
     capabilities: ClassVar[Capabilities] = Capabilities(
         supported=frozenset(Capability),
         notes={
@@ -129,114 +103,84 @@ class StripeProvider(paywire.Provider[StripeConfig]):
             Capability.IDEMPOTENCY: "Idempotency-Key on every POST; Stripe keeps keys for 24 h",
         },
     )
+    retry_advice = staticmethod(retry_advice)
 
-    def __init__(self, config: StripeConfig, http: paywire.HttpClient) -> None:
+    def __init__(self, config: StripeConfig, http: HttpClient) -> None:
         super().__init__(config, http)
-        self._client: stripe.StripeClient | None = None
-        self._lock = threading.Lock()
+        self._headers: Mapping[str, str] | None = None
 
-    # -- plumbing ---------------------------------------------------------------------------
-
-    @property
-    def client(self) -> stripe.StripeClient:
-        """The ``stripe.StripeClient`` the operations use, sending through :attr:`http`.
-
-        Built (and the SDK imported) on first use. For API calls paywire does not wrap; an error
-        status raises :class:`~paywire_stripe.StripeHTTPError` (map it with
-        :func:`~paywire_stripe.error_from_response`) rather than the SDK's own errors.
-        """
-        client = self._client
-        if client is None:
-            with self._lock:
-                client = self._client
-                if client is None:
-                    if not self.config.api_key:
-                        raise paywire.ConfigurationError(
-                            "stripe has no api_key (set PAYWIRE_STRIPE_API_KEY)"
-                        )
-                    from paywire_stripe._sdk import build_client
-
-                    client = build_client(
-                        self.config.api_key.reveal(),
-                        self.config.base_url or self.default_base_url,
-                        self.http,
-                        api_version=self.config.api_version,
-                    )
-                    self._client = client
-        return client
-
-    def _call(self, operation: Operation, key: str | None, send: Callable[[], T]) -> T:
-        """Run one SDK call, mapping Stripe's answer to paywire's errors."""
-        try:
-            return send()
-        except StripeHTTPError as exc:
-            raise error_from_response(
-                exc.response,
-                operation=operation,
-                idempotency_key=key,
-                secrets=self.config.secrets(),
-            ) from None
-        except paywire.OutcomeUnknown as exc:
-            if key is None or exc.idempotency_key == key:
-                raise
-            # A step of the operation failed in transit: the key to retry with is the operation's.
-            raise paywire.OutcomeUnknown(
-                exc.message,
-                provider=_PROVIDER,
-                idempotency_key=key,
-                raw_code=exc.raw_code,
-                http_status=exc.http_status,
-                request_id=exc.request_id,
-            ) from None
-        except paywire.PaywireError:
-            raise
-        except Exception as exc:
-            # The SDK could not read a 2xx answer (not JSON, …). For a POST the change may have
-            # been made; the operation's key tells on retry.
-            import stripe
-
-            if not isinstance(exc, stripe.StripeError):
-                raise
-            message = f"unreadable answer from Stripe ({type(exc).__name__})"
-            if key is None:
-                raise paywire.ProviderUnavailable(message, provider=_PROVIDER) from None
-            raise paywire.OutcomeUnknown(message, provider=_PROVIDER, idempotency_key=key) from None
-
-    def _minor(self, money: Money) -> int:
-        return STRIPE_CURRENCY_RULES.to_minor_units(money)
-
-    def _customer_id(self, customer: Customer, key: str) -> str:
-        """The Stripe customer for ``customer``: the known one, or a new one."""
-        if customer.provider_customer_id:
-            return customer.provider_customer_id
-        params: CustomerCreateParams = {"metadata": {**customer.metadata, "app_id": customer.id}}
-        if customer.email:
-            params["email"] = customer.email
-        if customer.name:
-            params["name"] = customer.name
-        step_key = _derived_key(key, "customer")
-        created = self._call(
-            "customer",
-            key,
-            lambda: self.client.v1.customers.create(params, {"idempotency_key": step_key}),
-        )
-        return created.id
-
-    # -- the interface ----------------------------------------------------------------------
+    # -- what the kernel asks of a plugin ------------------------------------------------------
 
     def available(self) -> bool:
         """Enabled, with an API key configured (the key itself is not checked with Stripe)."""
         return bool(self.config.enabled and self.config.api_key)
 
-    def create_checkout_session(
+    def auth_headers(self) -> Mapping[str, str]:
+        """The API key, and the API version every request is read in."""
+        headers = self._headers
+        if headers is None:
+            key = self.config.api_key
+            if not key:
+                raise paywire.ConfigurationError(
+                    "stripe has no api_key (set PAYWIRE_STRIPE_API_KEY)"
+                )
+            headers = {
+                "Authorization": f"Bearer {key.reveal()}",
+                "Stripe-Version": self.config.api_version,
+            }
+            self._headers = headers
+        return headers
+
+    def read_error(self, reply: Reply) -> ErrorInfo:
+        """Stripe's ``{"error": {…}}`` (see :func:`paywire_stripe._errors.read_error`)."""
+        return read_error(reply)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _minor(self, amount: Money) -> int:
+        return STRIPE_CURRENCY_RULES.to_minor_units(amount)
+
+    @staticmethod
+    def _path_id(value: str, what: str) -> str:
+        if not isinstance(value, str) or not _STRIPE_ID.fullmatch(value):
+            raise paywire.NotFound(f"{what} {value!r} is not a Stripe id", provider=_PROVIDER)
+        return value
+
+    @staticmethod
+    def _query(params: Mapping[str, Any]) -> dict[str, str]:
+        return dict(encode_form(params))
+
+    @staticmethod
+    def _amount(obj: Mapping[str, Any], key: str, expected: Money) -> Money:
+        """What Stripe says was asked for: the caller's own :class:`Money` when they agree (it
+        keeps the caller's exponent), Stripe's when they do not."""
+        amount = money(obj, key)
+        return expected if amount is None or amount == expected else amount
+
+    def _customer(self, customer: Customer, key: str) -> Operation[str]:
+        """The Stripe customer for ``customer``: the known one, or one made under a key derived
+        from the operation's (a retried operation finds the same customer)."""
+        if customer.provider_customer_id:
+            return customer.provider_customer_id
+        reply = yield Call.post(
+            "/v1/customers",
+            form=customer_params(customer),
+            key=derived_key(key, "customer"),
+            operation="customer",
+        )
+        return str(reply.data["id"])
+
+    # -- checkout and setup --------------------------------------------------------------------
+
+    def op_checkout(
         self,
         invoice: Invoice,
         *,
         success_url: str,
         cancel_url: str,
-        save_payment_method: bool = False,
-        idempotency_key: str | None = None,
-    ) -> CheckoutSession:
+        save_payment_method: bool,
+        key: str,
+    ) -> Operation[CheckoutSession]:
         """A Checkout Session (``mode=payment``) for ``invoice``'s lines, in minor units.
 
         The invoice id goes in ``client_reference_id`` and in the session's and PaymentIntent's
@@ -244,269 +188,342 @@ class StripeProvider(paywire.Provider[StripeConfig]):
         created from ``invoice.customer``; with ``save_payment_method`` the card is kept for
         off-session charges (``setup_future_usage=off_session``).
         """
-        currency = invoice.currency.lower()
-        line_items: list[SessionCreateParamsLineItem] = [
-            {
-                "price_data": {
-                    "currency": currency,
-                    "unit_amount": self._minor(item.unit_amount),
-                    "product_data": {"name": item.description},
-                },
-                "quantity": item.quantity,
-            }
-            for item in invoice.line_items
-        ]
+        units = [self._minor(item.unit_amount) for item in invoice.line_items]
         total = invoice.total
         self._minor(total)  # the sum must be expressible too (three-decimal currencies)
-        key = idempotency_key or paywire.new_idempotency_key()
-        metadata = {**invoice.metadata, "invoice_id": invoice.id}
-        params: SessionCreateParams = {
-            "mode": "payment",
-            "line_items": line_items,
-            "success_url": success_url,
-            "cancel_url": cancel_url,
-            "client_reference_id": invoice.id,
-            "metadata": metadata,
-            "payment_intent_data": {"metadata": dict(metadata)},
-        }
-        if invoice.description:
-            params["payment_intent_data"]["description"] = invoice.description
-        if save_payment_method:
-            params["payment_intent_data"]["setup_future_usage"] = "off_session"
-        customer_id: str | None = None
+        customer_id = None
         if invoice.customer is not None:
-            customer_id = self._customer_id(invoice.customer, key)
-            params["customer"] = customer_id
-        elif save_payment_method:
-            # Without a customer the saved card would be attached to nobody.
-            params["customer_creation"] = "always"
-        session = self._call(
-            "checkout",
-            key,
-            lambda: self.client.v1.checkout.sessions.create(params, {"idempotency_key": key}),
+            customer_id = yield from self._customer(invoice.customer, key)
+        params = checkout_params(
+            invoice,
+            units,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            save_payment_method=save_payment_method,
+            customer_id=customer_id,
         )
+        reply = yield Call.post("/v1/checkout/sessions", form=params, key=key, operation="checkout")
+        session = reply.data
         return CheckoutSession(
             provider=_PROVIDER,
-            id=session.id,
-            url=_text(session, "url") or "",
+            id=str(session["id"]),
+            url=text(session, "url") or "",
             invoice_id=invoice.id,
-            amount=self._amount(_int(session, "amount_total"), _text(session, "currency"), total),
-            status=_SESSION_STATUS.get(_text(session, "status") or "open", SessionStatus.OPEN),
-            customer_id=_ref(_field(session, "customer")) or customer_id,
-            expires_at=_when(_int(session, "expires_at")),
+            amount=self._amount(session, "amount_total", total),
+            status=SESSION_STATUS.get(text(session, "status") or "open", SessionStatus.OPEN),
+            customer_id=ref(session, "customer") or customer_id,
+            expires_at=timestamp(session, "expires_at"),
         )
 
-    def _amount(self, minor: int | None, currency: str | None, expected: Money) -> Money:
-        """What Stripe says was asked for, as :class:`Money` (the caller's own when equal)."""
-        if minor is None or currency is None:
-            return expected
-        amount = STRIPE_CURRENCY_RULES.from_minor_units(minor, currency)
-        # The caller's own Money when Stripe agrees (same value, the caller's exponent).
-        return expected if amount == expected else amount
-
-    def create_setup_session(
-        self, customer: Customer, *, success_url: str, cancel_url: str
-    ) -> SetupSession:
+    def op_setup(
+        self, customer: Customer, *, success_url: str, cancel_url: str, key: str
+    ) -> Operation[SetupSession]:
         """A Checkout Session in ``mode=setup`` that saves a payment method for ``customer``.
 
-        Stripe requires a ``currency`` in setup mode unless payment method types are listed (a
-        parameter recent API versions replaced); the configured ``setup_currency`` is sent.
+        ``success_url`` gets ``session_id={CHECKOUT_SESSION_ID}`` unless it already holds the
+        template: the customer comes back naming the session, for :meth:`complete_setup`.
         """
-        key = paywire.new_idempotency_key()
-        customer_id = self._customer_id(customer, key)
-        params: SessionCreateParams = {
-            "mode": "setup",
-            "customer": customer_id,
-            "currency": self.config.setup_currency.lower(),
-            "success_url": success_url,
-            "cancel_url": cancel_url,
-            "metadata": {"customer_id": customer.id},
-            "setup_intent_data": {"metadata": {"customer_id": customer.id}},
-        }
-        session = self._call(
-            "setup",
-            key,
-            lambda: self.client.v1.checkout.sessions.create(params, {"idempotency_key": key}),
+        customer_id = yield from self._customer(customer, key)
+        params = setup_params(
+            customer,
+            customer_id,
+            currency=self.config.setup_currency,
+            success_url=success_url,
+            cancel_url=cancel_url,
         )
+        reply = yield Call.post("/v1/checkout/sessions", form=params, key=key, operation="setup")
+        session = reply.data
         return SetupSession(
             provider=_PROVIDER,
-            id=session.id,
-            url=_text(session, "url") or "",
-            customer_id=_ref(_field(session, "customer")) or customer_id,
-            status=_SESSION_STATUS.get(_text(session, "status") or "open", SessionStatus.OPEN),
-            expires_at=_when(_int(session, "expires_at")),
+            id=str(session["id"]),
+            url=text(session, "url") or "",
+            customer_id=ref(session, "customer") or customer_id,
+            status=SESSION_STATUS.get(text(session, "status") or "open", SessionStatus.OPEN),
+            expires_at=timestamp(session, "expires_at"),
         )
 
-    def charge_payment_method(
+    def op_complete_setup(
         self,
-        payment_method: SavedPaymentMethod,
+        source: SetupSession | WebhookEvent | str,
+        *,
+        params: Mapping[str, str],
+        key: str,
+    ) -> Operation[SavedPaymentMethod]:
+        """The card a finished setup saved: from the setup Checkout Session (the
+        :class:`SetupSession`, its id, or the ``session_id`` Stripe put in the success URL's
+        query — ``params``) through its SetupIntent; or from a ``SETUP_COMPLETED`` event.
+
+        Only reads, so asking again gives the same method. Raises
+        :class:`~paywire.AuthenticationRequired` (with the SetupIntent and, while the session is
+        open, its page) when the customer has not finished, and
+        :class:`~paywire.InvalidRequest` for a session that is not a setup.
+        """
+        if isinstance(source, WebhookEvent):
+            saved = yield from self._saved_by_event(source)
+            if saved is None:
+                raise paywire.InvalidRequest(
+                    f"event {source.id} ({source.raw_type}) is not a completed Stripe setup",
+                    provider=_PROVIDER,
+                )
+            return saved
+        session_id = source.id if isinstance(source, SetupSession) else source
+        returned = params.get("session_id")
+        if returned is not None and returned != session_id:
+            raise paywire.InvalidRequest(
+                f"the success URL names session {returned!r}, not {session_id!r}",
+                provider=_PROVIDER,
+            )
+        path_id = self._path_id(session_id, "setup session")
+        reply = yield Call.get(
+            f"/v1/checkout/sessions/{path_id}",
+            params=self._query(expand_setup_intent()),
+            operation="setup",
+        )
+        session = reply.data
+        if session.get("mode") != "setup":
+            raise paywire.InvalidRequest(
+                f"Checkout Session {session_id} is not a setup session", provider=_PROVIDER
+            )
+        intent = session.get("setup_intent")
+        if isinstance(intent, str):  # not expanded
+            intent = (yield from self._setup_intent(intent)).data
+        if not isinstance(intent, Mapping):
+            raise paywire.InvalidRequest(
+                f"Checkout Session {session_id} has no SetupIntent", provider=_PROVIDER
+            )
+        page = text(session, "url") if session.get("status") == "open" else None
+        return self._saved_by_intent(intent, ref(session, "customer"), page)
+
+    def _setup_intent(self, intent_id: str) -> Operation[Reply]:
+        path_id = self._path_id(intent_id, "SetupIntent")
+        reply = yield Call.get(f"/v1/setup_intents/{path_id}", operation="setup")
+        return reply
+
+    @staticmethod
+    def _saved_by_intent(
+        intent: Mapping[str, Any], customer_id: str | None, page: str | None
+    ) -> SavedPaymentMethod:
+        method_id = ref(intent, "payment_method")
+        if intent.get("status") != "succeeded" or method_id is None:
+            raise paywire.AuthenticationRequired(
+                f"SetupIntent {intent.get('id')} is {intent.get('status')}: the customer has not "
+                "finished saving a payment method",
+                provider=_PROVIDER,
+                raw_code=text(intent, "status"),
+                transaction_id=text(intent, "id"),
+                action_url=redirect_url(intent) or page,
+            )
+        return SavedPaymentMethod(_PROVIDER, method_id, ref(intent, "customer") or customer_id)
+
+    def _saved_by_event(self, event: WebhookEvent) -> Operation[SavedPaymentMethod | None]:
+        """The method a ``SETUP_COMPLETED`` event saved: named in it (``setup_intent.succeeded``)
+        or read from the SetupIntent a setup Checkout Session names."""
+        if event.type is not EventType.SETUP_COMPLETED:
+            return None
+        if event.saved_payment_method is not None:
+            return event.saved_payment_method
+        intent_id = ref(_event_object(event), "setup_intent")
+        if intent_id is None:
+            return None
+        reply = yield from self._setup_intent(intent_id)
+        return self._saved_by_intent(reply.data, event.customer_id, None)
+
+    # -- money ---------------------------------------------------------------------------------
+
+    def op_charge(
+        self,
+        method: SavedPaymentMethod,
         amount: Money,
         *,
-        description: str | None = None,
-        invoice_id: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> ChargeResult:
-        """Confirm an off-session PaymentIntent for ``amount`` on the saved ``payment_method``."""
-        minor = self._minor(amount)
-        key = idempotency_key or paywire.new_idempotency_key()
-        all_metadata = dict(metadata or {})
+        description: str | None,
+        invoice_id: str | None,
+        metadata: Mapping[str, str],
+        key: str,
+    ) -> Operation[ChargeResult]:
+        """Confirm an off-session PaymentIntent for ``amount`` on the saved ``method``.
+
+        A PaymentIntent that waits for the customer raises
+        :class:`~paywire.AuthenticationRequired` with its id (and the page, when Stripe gives
+        one), as Stripe's own ``authentication_required`` decline does.
+        """
+        all_metadata = dict(metadata)
         if invoice_id is not None:
             all_metadata["invoice_id"] = invoice_id
-        params: PaymentIntentCreateParams = {
-            "amount": minor,
-            "currency": amount.currency.lower(),
-            "payment_method": payment_method.id,
-            "confirm": True,
-            "off_session": True,
-        }
-        if payment_method.customer_id:
-            params["customer"] = payment_method.customer_id
-        if description:
-            params["description"] = description
-        if all_metadata:
-            params["metadata"] = all_metadata
-        intent = self._call(
-            "charge",
-            key,
-            lambda: self.client.v1.payment_intents.create(params, {"idempotency_key": key}),
+        params = charge_params(
+            method.id,
+            method.customer_id,
+            self._minor(amount),
+            amount.currency,
+            description=description,
+            metadata=all_metadata,
         )
-        charged = self._amount(_int(intent, "amount"), _text(intent, "currency"), amount)
-        raw_status = _text(intent, "status") or "processing"
+        reply = yield Call.post("/v1/payment_intents", form=params, key=key, operation="charge")
+        intent = reply.data
+        raw_status = text(intent, "status") or "processing"
+        if raw_status == "requires_action":
+            raise paywire.AuthenticationRequired(
+                f"PaymentIntent {intent['id']} needs the customer to authenticate",
+                provider=_PROVIDER,
+                raw_code=raw_status,
+                http_status=reply.status,
+                request_id=reply.request_id,
+                transaction_id=text(intent, "id"),
+                action_url=redirect_url(intent),
+            )
         return ChargeResult(
             provider=_PROVIDER,
-            id=intent.id,
-            amount=charged,
-            status=_PAYMENT_STATUS.get(raw_status, PaymentStatus.PENDING),
+            id=str(intent["id"]),
+            amount=self._amount(intent, "amount", amount),
+            status=PAYMENT_STATUS.get(raw_status, PaymentStatus.PENDING),
             raw_status=raw_status,
-            payment_method_id=_ref(_field(intent, "payment_method")) or payment_method.id,
+            payment_method_id=ref(intent, "payment_method") or method.id,
             invoice_id=invoice_id,
-            created_at=_when(_int(intent, "created")),
+            created_at=timestamp(intent, "created"),
         )
 
-    def create_refund(
+    def op_refund(
         self,
         transaction_id: str,
-        amount: Money | None = None,
+        amount: Money | None,
         *,
-        reason: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> RefundResult:
+        reason: str | None,
+        metadata: Mapping[str, str],
+        key: str,
+    ) -> Operation[RefundResult]:
         """Refund a PaymentIntent (``pi_…``, or a charge ``ch_…``): ``amount`` or all that is left.
 
-        A partial ``amount`` must be in the payment's currency: it is checked against the payment
-        first, because Stripe's refund takes a bare number.
+        A partial ``amount`` must be in the payment's currency: Stripe's refund takes a bare
+        number, so the payment is read first and another currency is refused before refunding.
         """
-        key = idempotency_key or paywire.new_idempotency_key()
-        is_charge = transaction_id.startswith("ch_")
-        params: RefundCreateParams = {}
-        if is_charge:
-            params["charge"] = transaction_id
-        else:
-            params["payment_intent"] = transaction_id
+        path_id = self._path_id(transaction_id, "transaction")
+        minor = None
         if amount is not None:
             minor = self._minor(amount)
-            self._check_refund_currency(transaction_id, is_charge, amount)
-            params["amount"] = minor
-        all_metadata = dict(metadata or {})
-        if reason in _REFUND_REASONS:
-            params["reason"] = reason
-        elif reason:
-            all_metadata["reason"] = reason
-        if all_metadata:
-            params["metadata"] = all_metadata
-        refund = self._call(
-            "refund",
-            key,
-            lambda: self.client.v1.refunds.create(params, {"idempotency_key": key}),
-        )
-        raw_status = _text(refund, "status") or "pending"
+            kind = "charges" if transaction_id.startswith(("ch_", "py_")) else "payment_intents"
+            payment = yield Call.get(f"/v1/{kind}/{path_id}", operation="refund")
+            currency = (text(payment.data, "currency") or "").upper()
+            if currency != amount.currency:
+                raise paywire.InvalidAmount(f"cannot refund {amount} of a payment in {currency}")
+        params = refund_params(transaction_id, minor, reason=reason, metadata=metadata)
+        reply = yield Call.post("/v1/refunds", form=params, key=key, operation="refund")
+        refund = reply.data
+        raw_status = text(refund, "status") or "pending"
+        if amount is not None:
+            refunded = self._amount(refund, "amount", amount)
+        else:
+            refunded = money(refund, "amount") or _missing(refund, "amount")
         return RefundResult(
             provider=_PROVIDER,
-            id=refund.id,
-            transaction_id=(
-                _ref(_field(refund, "payment_intent"))
-                or _ref(_field(refund, "charge"))
-                or transaction_id
-            ),
-            amount=STRIPE_CURRENCY_RULES.from_minor_units(refund.amount, refund.currency),
-            status=_REFUND_STATUS.get(raw_status, RefundStatus.PENDING),
+            id=str(refund["id"]),
+            transaction_id=transaction_id,
+            amount=refunded,
+            status=REFUND_STATUS.get(raw_status, RefundStatus.PENDING),
             raw_status=raw_status,
         )
 
-    def _check_refund_currency(self, transaction_id: str, is_charge: bool, amount: Money) -> None:
-        if is_charge:
-            currency = self._call(
-                "refund", None, lambda: self.client.v1.charges.retrieve(transaction_id)
-            ).currency
-        else:
-            currency = self._call(
-                "refund", None, lambda: self.client.v1.payment_intents.retrieve(transaction_id)
-            ).currency
-        if currency.upper() != amount.currency:
-            raise paywire.InvalidAmount(
-                f"cannot refund {amount} of a payment in {currency.upper()}"
-            )
+    # -- saved methods -------------------------------------------------------------------------
 
-    def get_payment_method_details(self, payment_method_id: str) -> PaymentMethodInfo:
+    def op_method_details(self, method: SavedPaymentMethod) -> Operation[PaymentMethodInfo]:
         """Brand, last four digits and expiry of a saved card (``pm_…``).
 
         Raises :class:`paywire.NotFound` for an unknown id, and for a method attached to no
-        customer: Stripe keeps a detached method readable, but it can never be charged again.
+        customer (Stripe keeps a detached method readable, but it can never be charged again) or
+        to another customer than the :class:`SavedPaymentMethod` says.
         """
-        method = self._call(
-            "payment_method",
-            None,
-            lambda: self.client.v1.payment_methods.retrieve(payment_method_id),
-        )
-        customer_id = _ref(_field(method, "customer"))
-        if customer_id is None:
+        path_id = self._path_id(method.id, "payment method")
+        reply = yield Call.get(f"/v1/payment_methods/{path_id}", operation="payment_method")
+        data = reply.data
+        customer_id = ref(data, "customer")
+        if customer_id is None or (method.customer_id and customer_id != method.customer_id):
             raise paywire.NotFound(
-                f"payment method {payment_method_id} is not saved to any customer "
-                "(detached, or never attached)",
+                f"payment method {method.id} is not saved to "
+                f"{method.customer_id or 'any customer'} (detached, or never attached)",
                 provider=_PROVIDER,
             )
-        card = _field(method, "card")
-        billing = _field(method, "billing_details")
+        card = data.get("card")
+        card = card if isinstance(card, Mapping) else {}
+        billing = data.get("billing_details")
+        billing = billing if isinstance(billing, Mapping) else {}
         return PaymentMethodInfo(
             provider=_PROVIDER,
-            id=method.id,
-            type=method.type,
+            id=str(data["id"]),
+            type=str(data["type"]),
             customer_id=customer_id,
-            brand=_text(card, "brand"),
-            last4=_text(card, "last4"),
-            exp_month=_int(card, "exp_month"),
-            exp_year=_int(card, "exp_year"),
-            email=_text(billing, "email"),
+            brand=text(card, "brand"),
+            last4=text(card, "last4"),
+            exp_month=integer(card, "exp_month"),
+            exp_year=integer(card, "exp_year"),
+            email=text(billing, "email"),
         )
 
-    def detach_payment_method(self, payment_method_id: str) -> None:
-        """Detach ``payment_method_id`` from its customer; it cannot be used again.
-
-        Raises :class:`paywire.NotFound` for an unknown id and for one already detached.
-        """
-        key = paywire.new_idempotency_key()
-        self._call(
-            "detach",
-            key,
-            lambda: self.client.v1.payment_methods.detach(
-                payment_method_id, options={"idempotency_key": key}
-            ),
+    def op_detach(self, method: SavedPaymentMethod, *, key: str) -> Operation[None]:
+        """Detach the method from its customer; it cannot be used again. Raises
+        :class:`paywire.NotFound` for an unknown id and for one already detached."""
+        path_id = self._path_id(method.id, "payment method")
+        yield Call.post(
+            f"/v1/payment_methods/{path_id}/detach", form={}, key=key, operation="detach"
         )
 
-    def verify_webhook_signature(
-        self, payload: bytes, headers: Mapping[str, str], secret: str | None = None
-    ) -> None:
-        """Check ``Stripe-Signature`` (``t=…,v1=…``) over the raw body.
+    # -- webhooks ------------------------------------------------------------------------------
+
+    def op_verify(
+        self, body: bytes, headers: Mapping[str, str], secret: str | None
+    ) -> Operation[None]:
+        """Check ``Stripe-Signature`` (``t=…,v1=…``) over the raw body with ``secret``.
 
         The timestamp must be within ``webhook_tolerance`` seconds (300 by default) of now, past
         or future. Raises :class:`paywire.InvalidSignature` and nothing else.
         """
-        if secret is None and self.config.webhook_secret is not None:
-            secret = self.config.webhook_secret.reveal()
-        verify_signature(payload, headers, secret, tolerance=self.config.webhook_tolerance)
+        verify_signature(body, headers, secret, tolerance=self.config.webhook_tolerance)
+        return immediately(None)
 
-    def handle_webhook_event(self, payload: Mapping[str, Any]) -> WebhookEvent:
-        """Normalize a parsed Stripe event; see :data:`paywire_stripe.EVENT_TYPES`."""
-        return normalize_event(payload)
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
+        """A verified Stripe event, normalized (see :data:`paywire_stripe.EVENT_TYPES`)."""
+        return parse_event(body)
+
+    def op_follow_up(self, event: WebhookEvent) -> Operation[WebhookEvent | None]:
+        """Complete what an event only points to, so that handlers see the saved method:
+
+        - a setup Checkout Session's ``checkout.session.completed`` (``SETUP_COMPLETED``) names
+          only its SetupIntent: the event comes back with the method it saved;
+        - a ``checkout.session.completed`` whose payment saved the card
+          (``save_payment_method``) comes back with that method and its customer.
+
+        Reads only, so running it again is harmless.
+        """
+        if event.raw_type != "checkout.session.completed" or event.payment_method_id:
+            return None
+        if event.type is EventType.SETUP_COMPLETED:
+            saved = yield from self._saved_by_event(event)
+        elif event.type is EventType.CHECKOUT_COMPLETED:
+            saved = yield from self._saved_by_checkout(event)
+        else:
+            return None
+        if saved is None:
+            return None
+        return attrs.evolve(event, payment_method_id=saved.id, customer_id=saved.customer_id)
+
+    def _saved_by_checkout(self, event: WebhookEvent) -> Operation[SavedPaymentMethod | None]:
+        # Only a payment for a customer can have saved its card; its PaymentIntent says whether
+        # it did (setup_future_usage) and with which method.
+        if event.transaction_id is None or event.customer_id is None:
+            return None
+        path_id = self._path_id(event.transaction_id, "PaymentIntent")
+        reply = yield Call.get(f"/v1/payment_intents/{path_id}", operation="checkout")
+        intent = reply.data
+        method_id = ref(intent, "payment_method")
+        if text(intent, "setup_future_usage") is None or method_id is None:
+            return None
+        customer_id = ref(intent, "customer") or event.customer_id
+        return SavedPaymentMethod(_PROVIDER, method_id, customer_id)
+
+
+def _missing(obj: Mapping[str, Any], key: str) -> Money:
+    raise KeyError(f"Stripe's {obj.get('object')} has no {key}")
+
+
+def _event_object(event: WebhookEvent) -> Mapping[str, Any]:
+    """The Stripe object an event is about (``data.object`` of the event it was read from)."""
+    data = event.data.get("data")
+    obj = data.get("object") if isinstance(data, Mapping) else None
+    return obj if isinstance(obj, Mapping) else {}

@@ -1,7 +1,8 @@
 """Stripe event payloads shaped as Stripe sends them, for the contract harness and the tests.
 
-Objects carry the fields paywire reads plus the usual surrounding ones, so that a payload is
-about the size of a real one (a ``payment_intent.succeeded`` event is ~1.7 KB as JSON).
+Objects carry the fields paywire reads plus the usual surrounding ones, in the shape of the API
+version the plugin speaks (a Charge does not embed its refunds), so that a payload is about the
+size of a real one (a ``payment_intent.succeeded`` event is ~1.8 KB as indented JSON).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from paywire import EventType
+from paywire_stripe._config import API_VERSION
 
 __all__ = ["INVOICE_ID", "event", "objects", "webhook_samples"]
 
@@ -26,7 +28,7 @@ def event(event_type: str, obj: dict[str, Any], *, event_id: str | None = None) 
     return {
         "id": event_id or "evt_" + event_type.replace(".", "_")[:20] + "0001",
         "object": "event",
-        "api_version": "2024-06-20",
+        "api_version": API_VERSION,
         "created": _CREATED + 1,
         "data": {"object": obj, "previous_attributes": None},
         "livemode": False,
@@ -242,11 +244,6 @@ def webhook_samples() -> list[tuple[dict[str, Any], EventType]]:
         amount_received=0,
         last_payment_error={"code": "card_declined", "decline_code": "generic_decline"},
     )
-    refunded = _charge(
-        amount_refunded=500,
-        refunded=False,
-        refunds={"object": "list", "data": [_refund()], "has_more": False},
-    )
     return [
         (event("checkout.session.completed", _session()), EventType.CHECKOUT_COMPLETED),
         (
@@ -313,9 +310,12 @@ def webhook_samples() -> list[tuple[dict[str, Any], EventType]]:
             EventType.PAYMENT_FAILED,
         ),
         (event("charge.pending", _charge(status="pending")), EventType.PAYMENT_PENDING),
-        (event("charge.refunded", refunded), EventType.REFUND_SUCCEEDED),
         (event("charge.refund.updated", _refund()), EventType.REFUND_SUCCEEDED),
         (event("refund.created", _refund(status="pending")), EventType.REFUND_CREATED),
+        (
+            event("refund.created", _refund(), event_id="evt_refund_created_ok01"),
+            EventType.REFUND_SUCCEEDED,
+        ),
         (event("refund.updated", _refund()), EventType.REFUND_SUCCEEDED),
         (
             event("refund.updated", _refund(status="failed"), event_id="evt_refund_upd_failed01"),

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import urllib.parse
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import paywire
 from paywire import EventType
+from paywire.plugin import Call, Operation, new_idempotency_key
 from paywire_contract import Harness, MethodKind, ScenarioContext
 from paywire_stripe._config import StripeConfig
 from paywire_stripe._provider import StripeProvider
+from paywire_stripe._requests import attach_params, customer_params
 
 if TYPE_CHECKING:
     import httpx
@@ -50,10 +53,37 @@ def _provider(ctx: ScenarioContext) -> StripeProvider:
     return provider
 
 
+def _saved_card(test_id: str, kind: str) -> Operation[paywire.SavedPaymentMethod]:
+    """A new customer with Stripe's test card ``test_id`` attached, as a completed setup leaves
+    it: sent through the provider's kernel (so recorded and replayed like its own calls)."""
+    app_customer = paywire.Customer(
+        id=f"scenario-{kind}", email="saved-method@example.com", metadata={"scenario": kind}
+    )
+    customer = yield Call.post(
+        "/v1/customers", form=customer_params(app_customer), key=new_idempotency_key()
+    )
+    customer_id = str(customer.data["id"])
+    method = yield Call.post(
+        f"/v1/payment_methods/{test_id}/attach",
+        form=attach_params(customer_id),
+        key=new_idempotency_key(),
+    )
+    return paywire.SavedPaymentMethod("stripe", str(method.data["id"]), customer_id)
+
+
 class StripeHarness(Harness):
     """Stripe's answers to the contract suite."""
 
     provider_name: ClassVar[str] = "stripe"
+    #: A hosted checkout sends checkout.session.completed and payment_intent.succeeded.
+    checkout_events: ClassVar[Literal["separate", "single"]] = "separate"
+    #: Card charges and refunds settle when they are made.
+    charge_settlement: ClassVar[Literal["immediate", "asynchronous"]] = "immediate"
+    refund_settlement: ClassVar[Literal["immediate", "asynchronous"]] = "immediate"
+    #: ``Stripe-Signature`` signs a timestamp: a stale one is refused.
+    signature_timestamp: ClassVar[bool] = True
+    #: Every decline carries Stripe's code (``decline_code`` or ``code``).
+    error_codes: ClassVar[bool] = True
 
     # -- building the provider ---------------------------------------------------------------
 
@@ -92,12 +122,7 @@ class StripeHarness(Harness):
         """A test card attached to a new customer (or, for ``expired``, an unattached token)."""
         if kind in _UNATTACHED:
             return paywire.SavedPaymentMethod("stripe", _UNATTACHED[kind])
-        client = _provider(ctx).client
-        customer = client.v1.customers.create(
-            {"email": "saved-method@example.com", "metadata": {"scenario": kind}}
-        )
-        method = client.v1.payment_methods.attach(_ATTACHED[kind], {"customer": customer.id})
-        return paywire.SavedPaymentMethod("stripe", method.id, customer.id)
+        return _provider(ctx).run(_saved_card(_ATTACHED[kind], kind))
 
     def charge_currency(self) -> str:
         """US dollars."""
@@ -116,18 +141,12 @@ class StripeHarness(Harness):
     def complete_setup(
         self, ctx: ScenarioContext, session: paywire.SetupSession
     ) -> paywire.SavedPaymentMethod:
-        """Save ``4242…`` on the setup page, then read the card from the SetupIntent."""
-        setup_intent = self.complete_hosted_page(ctx, session.id).get("setup_intent")
-        if not isinstance(setup_intent, str):
-            raise AssertionError("the completed setup session has no SetupIntent")
-        intent = _provider(ctx).client.v1.setup_intents.retrieve(setup_intent)
-        method = intent.payment_method
-        method_id = method if isinstance(method, str) or method is None else method.id
-        if method_id is None:
-            raise AssertionError(f"SetupIntent {setup_intent} saved no payment method")
-        customer = intent.customer
-        customer_id = customer if isinstance(customer, str) or customer is None else customer.id
-        return paywire.SavedPaymentMethod("stripe", method_id, customer_id or session.customer_id)
+        """Save ``4242…`` on the setup page, then ask the provider, as an app would when the
+        customer comes back: ``complete_setup`` with the query of the success URL."""
+        redirect = self.complete_hosted_page(ctx, session.id).get("redirect_url")
+        query = urllib.parse.urlsplit(redirect if isinstance(redirect, str) else "").query
+        params = dict(urllib.parse.parse_qsl(query))
+        return ctx.provider.complete_setup(session, params=params)
 
     # -- webhooks ----------------------------------------------------------------------------
 
