@@ -53,6 +53,7 @@ def _charge_error(fake: FakePayPal, status: int, body: object, **headers: str) -
         (422, "DUPLICATE_INVOICE_ID", paywire.InvalidRequest),
         (400, "INVALID_PARAMETER_VALUE", paywire.InvalidRequest),
         (404, "INVALID_RESOURCE_ID", paywire.NotFound),
+        (400, "INVALID_RESOURCE_ID", paywire.NotFound),
         (401, None, paywire.AuthenticationFailed),
         (403, "PERMISSION_DENIED", paywire.AuthenticationFailed),
         (429, None, paywire.RateLimited),

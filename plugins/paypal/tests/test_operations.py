@@ -354,7 +354,7 @@ def test_setup_session_and_completion(
     wallet = body["payment_source"]["paypal"]
     assert wallet["usage_type"] == "MERCHANT"
     assert wallet["experience_context"]["return_url"] == "https://s"
-    assert wallet["experience_context"]["user_action"] == "CONTINUE"
+    assert "user_action" not in wallet["experience_context"]  # not a Vault v3 member
     assert body["customer"] == {"merchant_customer_id": "user-42"}
 
     fake.answer("POST", "/v3/vault/payment-tokens", 201, TOKEN)
@@ -413,6 +413,16 @@ def test_complete_setup_from_its_event(
     assert saved == paywire.SavedPaymentMethod("paypal", "8kk8451t", "customer_1")
     with pytest.raises(paywire.InvalidRequest):
         run(provider, mode, "complete_setup", _approved())
+    # A deleted token names a method too, but not one a setup saved.
+    deleted = paywire.WebhookEvent(
+        provider="paypal",
+        id="WH-10",
+        type=paywire.EventType.PAYMENT_METHOD_DETACHED,
+        raw_type="VAULT.PAYMENT-TOKEN.DELETED",
+        payment_method_id="8kk8451t",
+    )
+    with pytest.raises(paywire.InvalidRequest):
+        run(provider, mode, "complete_setup", deleted)
     assert not fake.requests
 
 
@@ -835,6 +845,11 @@ def test_detach(fake: FakePayPal, provider: PayPalProvider, mode: str) -> None:
     assert len(fake.sent("DELETE", path)) == 1
     with pytest.raises(paywire.NotFound):
         run(provider, mode, "detach_payment_method", paywire.SavedPaymentMethod("paypal", "tok1"))
+    # Vault v3 answers a DELETE of a token it does not know with a 400.
+    gone = {"name": "INVALID_REQUEST", "details": [{"issue": "INVALID_RESOURCE_ID"}]}
+    fake.on("DELETE", path, lambda r: json_response(400, gone))
+    with pytest.raises(paywire.NotFound):
+        run(provider, mode, "detach_payment_method", "tok1")
 
 
 def test_decimal_strings_are_exact(fake: FakePayPal, provider: PayPalProvider) -> None:

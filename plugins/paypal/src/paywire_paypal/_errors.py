@@ -76,6 +76,9 @@ ERROR_RULES: Final = (
     plugin.ErrorRule(paywire.PaymentMethodExpired, codes=EXPIRED_ISSUES),
     plugin.ErrorRule(paywire.AuthenticationRequired, codes=AUTHENTICATION_REQUIRED_ISSUES),
     plugin.ErrorRule(paywire.CardDeclined, codes=DECLINE_ISSUES),
+    # An id PayPal does not know, whatever the status: Vault v3 answers a DELETE of an unknown
+    # (or already deleted) payment token with 400, not 404.
+    plugin.ErrorRule(paywire.NotFound, codes=frozenset({"INVALID_RESOURCE_ID"})),
 )
 
 

@@ -279,12 +279,11 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
             text, provider=self.name, http_status=reply.status, request_id=reply.request_id
         )
 
-    def _experience(self, success_url: str, cancel_url: str, action: str) -> dict[str, Any]:
+    def _experience(self, success_url: str, cancel_url: str) -> dict[str, Any]:
         experience: dict[str, Any] = {
             "return_url": success_url,
             "cancel_url": cancel_url,
             "shipping_preference": "NO_SHIPPING",
-            "user_action": action,
         }
         if self.config.brand_name:
             experience["brand_name"] = _text(self.config.brand_name)
@@ -355,7 +354,10 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
         if invoice.description:
             unit["description"] = _text(invoice.description)
         wallet: dict[str, Any] = {
-            "experience_context": self._experience(success_url, cancel_url, "PAY_NOW")
+            "experience_context": {
+                **self._experience(success_url, cancel_url),
+                "user_action": "PAY_NOW",  # the buyer pays on PayPal's page
+            }
         }
         customer = invoice.customer
         customer_id = customer.provider_customer_id if customer is not None else None
@@ -566,7 +568,8 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
                     "usage_type": "MERCHANT",
                     "customer_type": "CONSUMER",
                     "permit_multiple_payment_tokens": False,
-                    "experience_context": self._experience(success_url, cancel_url, "CONTINUE"),
+                    # Vault v3 has no user_action: the page only asks for consent.
+                    "experience_context": self._experience(success_url, cancel_url),
                 }
             }
         }
@@ -826,7 +829,8 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
     def op_detach(self, method: paywire.SavedPaymentMethod, *, key: str) -> Operation[None]:
         """``DELETE /v3/vault/payment-tokens/{id}`` (204); an unknown token is ``NotFound``."""
         path = f"/v3/vault/payment-tokens/{_segment(self._vault_id(method))}"
-        yield Call.delete(path, expect="empty", operation="detach")
+        # "any", not "empty": the kernel reads an error's body only when it parses the answer.
+        yield Call.delete(path, expect="any", operation="detach")
 
     # -- webhooks ------------------------------------------------------------------------------
 
