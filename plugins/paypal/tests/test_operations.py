@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 from paypal_fakes import FakePayPal, body_of, build, json_response, paypal_error, run
@@ -303,12 +304,34 @@ def test_follow_up_captures_approved_orders(
 ) -> None:
     path = "/v2/checkout/orders/ORDER2/capture"
     fake.answer("POST", path, 201, _captured())
-    assert run(provider, mode, "follow_up", _approved()) is None
+    completed = run(provider, mode, "follow_up", _approved())
+    # The handlers see the event with the capture it caused.
+    assert completed == attrs.evolve(_approved(), transaction_id="CAP1")
+    assert completed.saved_payment_method is None
     # Not an approval: nothing to capture.
     assert run(provider, mode, "follow_up", _approved(raw_type="CHECKOUT.ORDER.COMPLETED")) is None
     (capture,) = fake.sent("POST", path)
     # The same key as capture_order's default: the return page and the webhook capture once.
     assert capture.headers["PayPal-Request-Id"] == "paywire-capture-ORDER2:v1"
+
+
+def test_follow_up_names_the_wallet_a_checkout_saved(
+    fake: FakePayPal, provider: PayPalProvider, mode: str
+) -> None:
+    vaulted = {
+        **_captured(),
+        "payment_source": {
+            "paypal": {
+                "attributes": {
+                    "vault": {"id": "tok9", "status": "VAULTED", "customer": {"id": "cust9"}}
+                }
+            }
+        },
+    }
+    fake.answer("POST", "/v2/checkout/orders/ORDER2/capture", 201, vaulted)
+    completed = run(provider, mode, "follow_up", _approved())
+    assert completed.transaction_id == "CAP1"
+    assert completed.saved_payment_method == paywire.SavedPaymentMethod("paypal", "tok9", "cust9")
 
 
 def test_follow_up_swallows_final_capture_failures_only(
@@ -317,7 +340,8 @@ def test_follow_up_swallows_final_capture_failures_only(
     provider = build(fake, max_attempts=2)
     path = "/v2/checkout/orders/O/capture"
     fake.answer("POST", path, 422, paypal_error(422, "INSTRUMENT_DECLINED"))
-    run(provider, mode, "follow_up", _approved("O"))  # final: logged, not redelivered for nothing
+    # Final: logged, the event left as it was (not redelivered for nothing).
+    assert run(provider, mode, "follow_up", _approved("O")) is None
     assert "could not be captured" in caplog.text
     fake.answer("POST", path, 503, paypal_error(503, None, "SERVICE_UNAVAILABLE"))
     with pytest.raises(paywire.OutcomeUnknown) as caught:  # transient: the event comes back

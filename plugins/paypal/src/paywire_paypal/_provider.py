@@ -18,6 +18,8 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
+import attrs
+
 import paywire
 from paywire import (
     Capabilities,
@@ -435,6 +437,11 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
         return await self.run_async(self._op_capture(order_id, key=key), key=key)
 
     def _op_capture(self, order_id: str, *, key: str) -> Operation[paywire.ChargeResult]:
+        reply = yield from self._capture(order_id, key=key)
+        return self._charge_result(reply, None, None)
+
+    def _capture(self, order_id: str, *, key: str) -> Operation[Reply]:
+        """Capture ``order_id``; the answer is the order with its capture."""
         if not isinstance(order_id, str) or not order_id:
             raise paywire.NotFound("no PayPal order id given", provider=self.name)
         path = f"/v2/checkout/orders/{_segment(order_id)}"
@@ -445,15 +452,14 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
             operation="capture",
         )
         try:
-            reply = yield from self._keyed(call)
+            return (yield from self._keyed(call))
         except paywire.AuthenticationRequired as exc:
             raise _waiting_on(exc, order_id) from None
         except paywire.InvalidRequest as exc:
             if exc.raw_code not in _ALREADY_CAPTURED:
                 raise
-            # Captured already (by the return page, say): the order holds its capture.
-            reply = yield Call.get(path, operation="capture")
-        return self._charge_result(reply, None, None)
+        # Captured already (by the return page, say): the order holds its capture.
+        return (yield Call.get(path, operation="capture"))
 
     def op_follow_up(self, event: paywire.WebhookEvent) -> Operation[paywire.WebhookEvent | None]:
         """Capture the order of a ``CHECKOUT.ORDER.APPROVED`` event (see
@@ -461,17 +467,21 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
 
         :class:`paywire.webhooks.WebhookProcessor` runs this before the app's handlers, so an
         approved checkout is paid — and ``PAYMENT_SUCCEEDED`` arrives — without PayPal-specific
-        code in the app. It is idempotent (the capture's key comes from the order id). A final
-        failure (the funding source was declined: the buyer has to approve again) is logged, not
-        raised, since redelivering the event cannot change it; transient failures are raised, so
-        the event is redelivered and the capture tried again.
+        code in the app. It is idempotent (the capture's key comes from the order id). The
+        handlers then see the event completed with what the capture made: ``transaction_id`` (the
+        capture, what ``create_refund`` takes) and, when the checkout saved the wallet, the saved
+        method (``saved_payment_method``). A final failure (the funding source was declined: the
+        buyer has to approve again) is logged, not raised, and the event is left as it was, since
+        redelivering it cannot change that; transient failures are raised, so the event is
+        redelivered and the capture tried again.
         """
         if event.raw_type != "CHECKOUT.ORDER.APPROVED" or not event.session_id:
             return None
         order_id = event.session_id
         key = capture_key(order_id)
         try:
-            yield from self._op_capture(order_id, key=key)
+            reply = yield from self._capture(order_id, key=key)
+            capture = self._charge_result(reply, None, None)
         except paywire.OutcomeUnknown as exc:
             # A follow-up has no operation key of its own for the kernel to name: the capture's is
             # the one to retry with.
@@ -487,7 +497,15 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
             _log.warning(
                 "PayPal order %s was approved but could not be captured: %s", order_id, exc
             )
-        return None
+            return None
+        vault = _vault_of(reply.data)
+        return attrs.evolve(
+            event,
+            transaction_id=capture.id,
+            payment_method_id=event.payment_method_id or str_or_none(vault.get("id")),
+            customer_id=event.customer_id
+            or str_or_none(as_mapping(vault.get("customer")).get("id")),
+        )
 
     def _charge_result(
         self, reply: Reply, payment_method_id: str | None, invoice_id: str | None
@@ -538,8 +556,7 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
             amount = None
         if capture_id is None or status not in _CAPTURE_STATUS or amount is None:
             raise self._unexpected(reply, "the capture", changes=True)
-        wallet = as_mapping(as_mapping(order.get("payment_source")).get("paypal"))
-        vault = as_mapping(as_mapping(wallet.get("attributes")).get("vault"))
+        vault = _vault_of(order)
         return paywire.ChargeResult(
             provider=self.name,
             id=capture_id,
@@ -929,6 +946,12 @@ def _money(value: object) -> paywire.Money | None:
         return None
     money = as_mapping(value)
     return parse_money(money.get("value"), money.get("currency_code"))
+
+
+def _vault_of(order: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What an order says about the wallet it vaulted (``attributes.vault``), if anything."""
+    wallet = as_mapping(as_mapping(order.get("payment_source")).get("paypal"))
+    return as_mapping(as_mapping(wallet.get("attributes")).get("vault"))
 
 
 def _waiting_on(
