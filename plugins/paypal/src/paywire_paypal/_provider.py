@@ -73,7 +73,7 @@ _MAX_QUANTITY: Final = 9_999_999_999
 # PayPal's patterns for ids it issues (Orders v2 vault_id, Vault v3 customer and token ids).
 _VAULT_ID: Final = re.compile(r"^[0-9a-zA-Z_-]{1,36}$")
 _CUSTOMER_ID: Final = re.compile(r"^[0-9a-zA-Z_-]{1,22}$")
-_SETUP_TOKEN_ID: Final = re.compile(r"^[0-9A-Za-z_-]{1,255}$")
+_SETUP_TOKEN_ID: Final = re.compile(r"^[0-9A-Z_-]{1,255}$")
 # What PayPal accepts as a vault customer's merchant_customer_id; other app ids are not sent.
 _MERCHANT_CUSTOMER_ID: Final = re.compile(r"^[0-9a-zA-Z_.^*$@#-]{1,64}$")
 
@@ -102,7 +102,7 @@ _FINAL_CAPTURE_FAILURES: Final = (
 _ALREADY_CAPTURED: Final = frozenset({"ORDER_ALREADY_CAPTURED", "ORDER_COMPLETED_OR_VOIDED"})
 
 
-def request_id(key: str) -> str:
+def _request_id(key: str) -> str:
     """``key`` as a ``PayPal-Request-Id``: itself when it fits (1–108 printable ASCII characters),
     else a digest of it — the same for the same key, so retrying with it stays idempotent."""
     if len(key) <= _MAX_REQUEST_ID and key.isascii() and key.isprintable():
@@ -112,10 +112,10 @@ def request_id(key: str) -> str:
 
 def _step_key(key: str, step: str) -> str:
     """The ``PayPal-Request-Id`` of another request of the same operation."""
-    return request_id(derived_key(key, step, max_length=_MAX_REQUEST_ID))
+    return _request_id(derived_key(key, step, max_length=_MAX_REQUEST_ID))
 
 
-def capture_key(order_id: str) -> str:
+def _capture_key(order_id: str) -> str:
     """The default key of capturing ``order_id``: the same wherever the capture starts (the
     return page, the webhook's follow-up), so PayPal captures once."""
     return derived_key(f"paywire-capture-{order_id}", "v1", max_length=_MAX_REQUEST_ID)
@@ -385,7 +385,7 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
             "/v2/checkout/orders",
             json=body,
             headers=_PREFER_FULL,
-            key=request_id(key),
+            key=_request_id(key),
             operation="checkout",
         )
         reply = yield from self._keyed(call)
@@ -426,14 +426,14 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
         what every call raises. After a decline the buyer may approve again with another funding
         source; capture that new approval with a fresh ``idempotency_key``.
         """
-        key = idempotency_key or capture_key(order_id)
+        key = idempotency_key or _capture_key(order_id)
         return self.run(self._op_capture(order_id, key=key), key=key)
 
     async def capture_order_async(
         self, order_id: str, *, idempotency_key: str | None = None
     ) -> paywire.ChargeResult:
         """:meth:`capture_order`, awaitable."""
-        key = idempotency_key or capture_key(order_id)
+        key = idempotency_key or _capture_key(order_id)
         return await self.run_async(self._op_capture(order_id, key=key), key=key)
 
     def _op_capture(self, order_id: str, *, key: str) -> Operation[paywire.ChargeResult]:
@@ -448,7 +448,7 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
         call = Call.post(
             f"{path}/capture",
             headers={**_JSON, **_PREFER_FULL},
-            key=request_id(key),
+            key=_request_id(key),
             operation="capture",
         )
         try:
@@ -478,7 +478,7 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
         if event.raw_type != "CHECKOUT.ORDER.APPROVED" or not event.session_id:
             return None
         order_id = event.session_id
-        key = capture_key(order_id)
+        key = _capture_key(order_id)
         try:
             reply = yield from self._capture(order_id, key=key)
             capture = self._charge_result(reply, None, None)
@@ -599,7 +599,7 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
         if who:
             body["customer"] = who
         call = Call.post(
-            "/v3/vault/setup-tokens", json=body, key=request_id(key), operation="setup"
+            "/v3/vault/setup-tokens", json=body, key=_request_id(key), operation="setup"
         )
         reply = yield from self._keyed(call)
         token = reply.data
@@ -663,7 +663,7 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
             raise paywire.NotFound("not a PayPal setup token id", provider=self.name)
         body = {"payment_source": {"token": {"id": token_id, "type": "SETUP_TOKEN"}}}
         call = Call.post(
-            "/v3/vault/payment-tokens", json=body, key=request_id(key), operation="setup"
+            "/v3/vault/payment-tokens", json=body, key=_request_id(key), operation="setup"
         )
         try:
             reply = yield from self._keyed(call)
@@ -715,7 +715,7 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
             "/v2/checkout/orders",
             json=body,
             headers=_PREFER_FULL,
-            key=request_id(key),
+            key=_request_id(key),
             operation="charge",
         )
         try:
@@ -770,11 +770,11 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
         path = f"/v2/payments/captures/{_segment(transaction_id)}/refund"
         if body:
             call = Call.post(
-                path, json=body, headers=_PREFER_FULL, key=request_id(key), operation="refund"
+                path, json=body, headers=_PREFER_FULL, key=_request_id(key), operation="refund"
             )
         else:
             call = Call.post(
-                path, headers={**_JSON, **_PREFER_FULL}, key=request_id(key), operation="refund"
+                path, headers={**_JSON, **_PREFER_FULL}, key=_request_id(key), operation="refund"
             )
         reply = yield from self._keyed(call)
         refund = reply.data
