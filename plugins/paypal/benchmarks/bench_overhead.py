@@ -9,6 +9,9 @@ The sandbox runs in its own process. Two operations, each on the sync and the as
 * ``charge_payment_method`` vs a raw ``POST /v2/checkout/orders`` with the same body and
   headers (``PayPal-Request-Id``, ``Prefer``), JSON parsed.
 
+First the same two calls without network or server (``httpx.MockTransport`` answering canned
+bytes, 5x the calls): the plugin's and the kernel's own cost per call on top of httpx.
+
 The raw client is an ``httpx.Client`` / ``httpx.AsyncClient`` with a token fetched once, as the
 provider caches its own. Rounds alternate which side goes first; each round times ``--calls``
 calls per side, and the figures are the medians over rounds of the mean wall time per call and
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import time
 import uuid
@@ -28,10 +32,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from _served import access_token, provider, served_sandbox, vaulted_wallet
+from _served import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    access_token,
+    provider,
+    served_sandbox,
+    vaulted_wallet,
+)
 
 import paywire
-from paywire_paypal import PayPalProvider
+from paywire_paypal import PayPalConfig, PayPalProvider
 
 AMOUNT = paywire.Money("12.34", "USD")
 
@@ -154,11 +165,87 @@ async def bench_async(
     await pp.aclose()
 
 
+def bench_in_memory(calls: int, rounds: int) -> None:
+    """The same two calls with a canned answer from ``httpx.MockTransport`` (no network, no
+    server): what the plugin and the kernel cost per call on top of httpx itself."""
+    details = json.dumps({"id": "tok1", "payment_source": {"paypal": {"email_address": "a@b.c"}}})
+    capture = {
+        "id": "C1",
+        "status": "COMPLETED",
+        "amount": {"currency_code": "USD", "value": "12.34"},
+    }
+    order = json.dumps(
+        {
+            "id": "O1",
+            "status": "COMPLETED",
+            "purchase_units": [{"payments": {"captures": [capture]}}],
+        }
+    )
+    answers = {"GET": details.encode(), "POST": order.encode()}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth2/token"):
+            return httpx.Response(200, json={"access_token": "A21AAbench", "expires_in": 32400})
+        return httpx.Response(
+            200, content=answers[request.method], headers={"Paypal-Debug-Id": "d"}
+        )
+
+    config = paywire.load_config(
+        PayPalConfig,
+        "paypal",
+        environ={},
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        base_url="https://api-m.sandbox.paypal.com",
+    )
+    pp = PayPalProvider.create(config, transport=httpx.MockTransport(answer))
+    raw = httpx.Client(base_url=config.base_url or "", transport=httpx.MockTransport(answer))
+    wallet = paywire.SavedPaymentMethod("paypal", "tok1")
+    auth = {"Authorization": "Bearer A21AAbench"}
+
+    def raw_details() -> None:
+        raw.get("/v3/vault/payment-tokens/tok1", headers=auth).json()
+
+    def raw_charge() -> None:
+        headers = {
+            **auth,
+            "PayPal-Request-Id": str(uuid.uuid4()),
+            "Prefer": "return=representation",
+        }
+        raw.post("/v2/checkout/orders", json=_charge_body("tok1"), headers=headers).json()
+
+    cases: list[tuple[str, Callable[[], object], Callable[[], None]]] = [
+        ("details", lambda: pp.get_payment_method_details(wallet), raw_details),
+        ("charge", lambda: pp.charge_payment_method(wallet, AMOUNT), raw_charge),
+    ]
+    for name, plugin_call, raw_call in cases:
+        for _ in range(200):
+            plugin_call()
+            raw_call()
+        timings: dict[str, list[tuple[float, float]]] = {"plugin": [], "raw": []}
+        for round_ in range(rounds):
+            order_ = [("plugin", plugin_call), ("raw", raw_call)]
+            for side, call in order_ if round_ % 2 == 0 else reversed(order_):
+                started, cpu = time.perf_counter(), time.process_time()
+                for _ in range(calls * 5):
+                    call()
+                timings[side].append(
+                    (
+                        (time.perf_counter() - started) / (calls * 5),
+                        (time.process_time() - cpu) / (calls * 5),
+                    )
+                )
+        _report("mock", name, timings)
+    pp.close()
+    raw.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=200, help="calls per side per round")
     parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
+    bench_in_memory(args.calls, args.rounds)
     with served_sandbox() as root:
         wallet = vaulted_wallet(root)
         pp = provider(root)

@@ -880,3 +880,13 @@ def test_decimal_strings_are_exact(fake: FakePayPal, provider: PayPalProvider) -
     fake.answer("POST", ORDERS, 201, _captured(value="1234567890123.45"))
     result = provider.charge_payment_method(METHOD, Money("1234567890123.45", "USD"))
     assert result.amount.amount == Decimal("1234567890123.45")
+
+
+def test_the_result_is_what_paypal_captured(fake: FakePayPal, provider: PayPalProvider) -> None:
+    fake.answer("POST", ORDERS, 201, _captured(value="10.00"))
+    result = provider.charge_payment_method(METHOD, Money("12.34", "USD"))
+    assert result.amount == Money("10.00", "USD")
+    fake.answer("POST", ORDERS, 201, _captured(value="12.34"))
+    assert provider.charge_payment_method(METHOD, Money("12.34", "USD")).amount == Money(
+        "12.34", "USD"
+    )

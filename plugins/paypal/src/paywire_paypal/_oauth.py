@@ -1,8 +1,9 @@
 """The OAuth2 client-credentials token: the request that gets one, and the cache that keeps it
 until shortly before it expires.
 
-The cache holds no lock across a request (a coroutine must never block its event loop on one):
-it is read and written under a short lock, and a caller that finds it empty fetches a token.
+The cache holds no lock (a coroutine must never block its event loop on one): the token and its
+renewal time are one tuple, replaced whole, so every reader sees a consistent pair; a caller
+that finds it empty fetches a token.
 Two callers that find it empty at once both fetch one, which is harmless — PayPal hands out
 tokens freely — and the later answer is kept.
 """
@@ -10,7 +11,6 @@ tokens freely — and the later answer is kept.
 from __future__ import annotations
 
 import base64
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Final
@@ -36,35 +36,31 @@ class TokenCache:
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self._lock = threading.Lock()
-        self._headers: Mapping[str, str] | None = None
-        self._refresh_at = 0.0
+        # The header and when to renew it, replaced together as one tuple: reading the
+        # attribute once gives a consistent pair without a lock.
+        self._entry: tuple[Mapping[str, str], float] | None = None
 
     def __repr__(self) -> str:
-        return f"<TokenCache cached={self._headers is not None}>"
+        return f"<TokenCache cached={self._entry is not None}>"
 
     def headers(self) -> Mapping[str, str] | None:
         """``{"Authorization": "Bearer …"}`` while the cached token is fresh, else ``None``."""
-        with self._lock:
-            if self._headers is not None and self.clock() < self._refresh_at:
-                return self._headers
-            return None
+        entry = self._entry
+        if entry is not None and self.clock() < entry[1]:
+            return entry[0]
+        return None
 
     def store(self, token: str, lifetime: float, *, asked_at: float) -> Mapping[str, str]:
         """Keep ``token``, asked for at ``asked_at`` (this cache's clock) and valid ``lifetime``
         seconds from then; returns its header."""
         margin = min(_MARGIN, lifetime / 2)
         headers = {"Authorization": f"Bearer {token}"}
-        with self._lock:
-            self._headers = headers
-            self._refresh_at = asked_at + max(0.0, lifetime - margin)
+        self._entry = (headers, asked_at + max(0.0, lifetime - margin))
         return headers
 
     def forget(self) -> None:
         """Drop the cached token (PayPal called it invalid); the next call fetches another."""
-        with self._lock:
-            self._headers = None
-            self._refresh_at = 0.0
+        self._entry = None
 
 
 def token_call(client_id: str | None, client_secret: paywire.Secret | None) -> plugin.Call:

@@ -508,9 +508,14 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
         )
 
     def _charge_result(
-        self, reply: Reply, payment_method_id: str | None, invoice_id: str | None
+        self,
+        reply: Reply,
+        payment_method_id: str | None,
+        invoice_id: str | None,
+        sent: tuple[paywire.Money, Mapping[str, str]] | None = None,
     ) -> paywire.ChargeResult:
-        """The capture an order answer holds, as a :class:`~paywire.ChargeResult`."""
+        """The capture an order answer holds, as a :class:`~paywire.ChargeResult` (``sent``: the
+        amount charged and how it was written, when paywire chose it)."""
         order = reply.data
         order_id = str_or_none(order.get("id"))
         if order.get("status") == "PAYER_ACTION_REQUIRED":
@@ -551,7 +556,7 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
             )
         capture_id = str_or_none(capture.get("id"))
         try:
-            amount = _money(capture.get("amount"))
+            amount = _money(capture.get("amount"), sent)
         except paywire.InvalidAmount:
             amount = None
         if capture_id is None or status not in _CAPTURE_STATUS or amount is None:
@@ -740,7 +745,7 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
                 operation="charge",
             )
             reply = yield from self._keyed(call)
-        return self._charge_result(reply, method.id, invoice_id)
+        return self._charge_result(reply, method.id, invoice_id, (amount, unit["amount"]))
 
     # -- refunds -------------------------------------------------------------------------------
 
@@ -940,11 +945,16 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
         return normalize_event(self.name, plugin.parse_json_body(body, provider=self.name))
 
 
-def _money(value: object) -> paywire.Money | None:
-    """A PayPal ``Money`` object read exactly; ``None`` when absent."""
+def _money(
+    value: object, sent: tuple[paywire.Money, Mapping[str, str]] | None = None
+) -> paywire.Money | None:
+    """A PayPal ``Money`` object read exactly; ``None`` when absent. ``sent`` is an amount paywire
+    asked for and how it wrote it: when PayPal answers exactly that, it is the answer."""
     if value is None:
         return None
     money = as_mapping(value)
+    if sent is not None and money == sent[1]:
+        return sent[0]
     return parse_money(money.get("value"), money.get("currency_code"))
 
 
