@@ -5,8 +5,8 @@ Run: ``python plugins/paypal/benchmarks/bench_concurrency.py [--charges 200] [--
 Wall time of N charges gathered at once, of the same N awaited one after another, and their
 ratio; beside them the same two figures for raw ``httpx.AsyncClient`` POSTs of the same request
 — the sandbox's own capacity, the ceiling the plugin can approach. Each figure is the median of
-``--rounds`` rounds (the provider is warm: token cached, connections open). Printed, never
-asserted.
+``--rounds`` rounds, each starting with another of the four runs (the provider is warm: token
+cached, connections open). Printed, never asserted.
 """
 
 from __future__ import annotations
@@ -68,12 +68,17 @@ async def run(root: str, charges: int, rounds: int) -> None:
 
     await _timed(plugin_charge, 20, concurrent=True)  # warm-up: token, connections
     await _timed(raw_charge, 20, concurrent=True)
-    figures: dict[str, list[float]] = {k: [] for k in ("p-con", "p-seq", "r-con", "r-seq")}
-    for _ in range(rounds):
-        figures["p-con"].append(await _timed(plugin_charge, charges, concurrent=True))
-        figures["p-seq"].append(await _timed(plugin_charge, charges, concurrent=False))
-        figures["r-con"].append(await _timed(raw_charge, charges, concurrent=True))
-        figures["r-seq"].append(await _timed(raw_charge, charges, concurrent=False))
+    runs: list[tuple[str, Callable[[], Awaitable[object]], bool]] = [
+        ("p-con", plugin_charge, True),
+        ("p-seq", plugin_charge, False),
+        ("r-con", raw_charge, True),
+        ("r-seq", raw_charge, False),
+    ]
+    figures: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+    for round_ in range(rounds):
+        # Each round starts with another of the four, so none always runs on a fresher sandbox.
+        for name, make, concurrent in runs[round_ % 4 :] + runs[: round_ % 4]:
+            figures[name].append(await _timed(make, charges, concurrent=concurrent))
     m = {k: statistics.median(v) for k, v in figures.items()}
     print(f"{charges} charges, median of {rounds} rounds")
     print(
@@ -96,7 +101,7 @@ async def run(root: str, charges: int, rounds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--charges", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=8)
     args = parser.parse_args()
     with served_sandbox() as root:
         asyncio.run(run(root, args.charges, args.rounds))
