@@ -1,11 +1,12 @@
-"""Fixtures: a provider whose HTTP goes to an in-memory, scriptable PayPal."""
+"""Fixtures: a provider whose HTTP goes to an in-memory, scriptable PayPal, and the two paths
+(sync and async) every operation runs on."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from paypal_fakes import FakePayPal, SigningKit, build
+from paypal_fakes import MODES, FakePayPal, SigningKit, build
 
 from paywire_paypal import PayPalProvider
 
@@ -20,6 +21,13 @@ def provider(fake: FakePayPal) -> Iterator[PayPalProvider]:
     built = build(fake)
     yield built
     built.close()
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    """``"sync"`` or ``"async"``: the test runs once on each path."""
+    value: str = request.param
+    return value
 
 
 @pytest.fixture(scope="session")

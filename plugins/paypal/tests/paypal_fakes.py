@@ -1,11 +1,14 @@
 """A scriptable in-memory PayPal for unit tests: canned answers per (method, path), every request
-kept, OAuth handled unless a test scripts it."""
+kept, OAuth handled unless a test scripts it; and a runner that calls an operation on the sync
+or the async path."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +24,7 @@ from paywire_paypal import PayPalConfig, PayPalProvider
 
 CLIENT_ID = "unit-client-id"
 CLIENT_SECRET = "unit-client-secret-do-not-show"
-WEBHOOK_ID = "WH-UNITTEST0000000001-UNITTEST000000001"
+WEBHOOK_ID = "8PT597110X687430LKGECATA"
 BASE = "https://api-m.sandbox.paypal.com"
 CERT_URL = "https://api-m.sandbox.paypal.com/v1/notifications/certs/CERT-unit-test-0001"
 
@@ -52,6 +55,7 @@ class FakePayPal:
     requests: list[httpx.Request] = attrs.field(factory=list)
     tokens_issued: int = 0
     token_lifetime: int = 32400
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False)
 
     def on(self, method: str, path: str, *handlers: Handler) -> None:
         self.routes[(method, path)] = list(handlers)
@@ -74,16 +78,36 @@ class FakePayPal:
             handler = handlers.pop(0) if len(handlers) > 1 else handlers[0]
             return handler(request)
         if key == ("POST", "/v1/oauth2/token"):
-            self.tokens_issued += 1
+            with self._lock:
+                self.tokens_issued += 1
+                issued = self.tokens_issued
             return json_response(
                 200,
                 {
-                    "access_token": f"A21AAtoken{self.tokens_issued:04d}",
+                    "access_token": f"A21AAtoken{issued:04d}",
                     "token_type": "Bearer",
                     "expires_in": self.token_lifetime,
                 },
             )
         return json_response(404, paypal_error(404, "INVALID_RESOURCE_ID", "RESOURCE_NOT_FOUND"))
+
+
+#: The two ways every operation can be called.
+MODES = ("sync", "async")
+
+
+def run(provider: PayPalProvider, mode: str, operation: str, *args: Any, **kwargs: Any) -> Any:
+    """``provider.<operation>(...)``, or its ``_async`` twin awaited in a fresh event loop."""
+    if mode == "sync":
+        return getattr(provider, operation)(*args, **kwargs)
+
+    async def call() -> Any:
+        try:
+            return await getattr(provider, f"{operation}_async")(*args, **kwargs)
+        finally:
+            await provider.aclose()  # this event loop's connections end with it
+
+    return asyncio.run(call())
 
 
 def build(fake: FakePayPal, **settings: Any) -> PayPalProvider:
@@ -96,7 +120,15 @@ def build(fake: FakePayPal, **settings: Any) -> PayPalProvider:
         **settings,
     }
     config = paywire.load_config(PayPalConfig, "paypal", environ={}, **values)
-    return PayPalProvider.create(config, transport=httpx.MockTransport(fake))
+    provider = PayPalProvider.create(config, transport=httpx.MockTransport(fake))
+    # Retries do not wait in unit tests.
+    provider.http._sleep = lambda _: None
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    provider.http._async_sleep = no_wait
+    return provider
 
 
 def body_of(request: httpx.Request) -> Any:

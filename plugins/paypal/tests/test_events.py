@@ -1,8 +1,9 @@
-"""PayPal events → normalized WebhookEvents."""
+"""PayPal events → normalized WebhookEvents (the plugin's EventRules table)."""
 
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 import paywire
 from paywire import EventType, Money
-from paywire_paypal import EVENT_TYPES, PayPalProvider
+from paywire_paypal import EVENT_RULES, EVENT_TYPES, PayPalProvider, normalize_event
 from paywire_paypal._samples import SAMPLE_INVOICE, event, webhook_samples
 
 AMOUNT = Money("24.34", "USD")
@@ -27,6 +28,26 @@ def _sample(event_type: str) -> dict[str, Any]:
 
 def test_every_mapped_type_has_a_sample() -> None:
     assert {p["event_type"] for p, _ in webhook_samples()} == set(EVENT_TYPES)
+    assert EVENT_RULES.types == EVENT_TYPES
+
+
+def test_bodies_are_parsed_with_the_headers_at_hand(provider: PayPalProvider) -> None:
+    payload = _sample("PAYMENT.CAPTURE.COMPLETED")
+    parsed = provider.parse_webhook(json.dumps(payload).encode(), {"PAYPAL-TRANSMISSION-ID": "x"})
+    assert isinstance(parsed, paywire.WebhookEvent)
+    assert parsed == provider.handle_webhook_event(payload)
+    with pytest.raises(paywire.MalformedWebhook):
+        provider.parse_webhook(b"{not json", {})
+    with pytest.raises(paywire.MalformedWebhook):
+        provider.parse_webhook(b"[" * 100 + b"]" * 100, {})
+    with pytest.raises(paywire.UnknownEvent):
+        provider.parse_webhook(b"[1, 2]", {})
+
+
+def test_normalize_event_names_the_provider_it_is_given() -> None:
+    payload = _sample("PAYMENT.CAPTURE.COMPLETED")
+    assert normalize_event("paypal", payload).provider == "paypal"
+    assert normalize_event("paypal-eu", payload).provider == "paypal-eu"
 
 
 @pytest.mark.parametrize(("payload", "expected"), webhook_samples())
@@ -140,6 +161,11 @@ def test_vault_events(provider: PayPalProvider) -> None:
     created = provider.handle_webhook_event(_sample("VAULT.PAYMENT-TOKEN.CREATED"))
     assert created.type is EventType.SETUP_COMPLETED
     assert (created.payment_method_id, created.customer_id) == ("8kk8451t", "customer_4029352050")
+    # A SETUP_COMPLETED event carries the saved method, ready to charge.
+    assert created.saved_payment_method == paywire.SavedPaymentMethod(
+        "paypal", "8kk8451t", "customer_4029352050"
+    )
+    assert provider.complete_setup(created) == created.saved_payment_method
     deleted = provider.handle_webhook_event(_sample("VAULT.PAYMENT-TOKEN.DELETED"))
     assert deleted.type is EventType.PAYMENT_METHOD_DETACHED
     assert deleted.payment_method_id == "8kk8451t"
@@ -163,15 +189,33 @@ def test_dispute(provider: PayPalProvider) -> None:
     [
         {},
         {"id": "WH-1"},
-        {"event_type": "PAYMENT.CAPTURE.COMPLETED", "resource": {}},
-        {"id": "WH-1", "event_type": "PAYMENT.CAPTURE.COMPLETED"},
-        {"id": "WH-1", "event_type": "PAYMENT.CAPTURE.COMPLETED", "resource": []},
+        {"id": "WH-1", "event_type": ""},
+        {"id": "WH-1", "event_type": 7, "resource": {}},
         event("BILLING.SUBSCRIPTION.CREATED", {"id": "I-1"}, resource_type="subscription"),
         event("PAYMENT.SALE.COMPLETED", {"id": "S-1"}, resource_type="sale"),
     ],
 )
 def test_unknown_or_not_an_event(provider: PayPalProvider, payload: dict[str, Any]) -> None:
     with pytest.raises(paywire.UnknownEvent):
+        provider.handle_webhook_event(payload)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"event_type": "PAYMENT.CAPTURE.COMPLETED", "resource": {}},
+        {"id": "", "event_type": "PAYMENT.CAPTURE.COMPLETED", "resource": {}},
+        {"id": 7, "event_type": "PAYMENT.CAPTURE.COMPLETED", "resource": {}},
+        {"id": "WH-1", "event_type": "PAYMENT.CAPTURE.COMPLETED"},
+        {"id": "WH-1", "event_type": "PAYMENT.CAPTURE.COMPLETED", "resource": []},
+        {"id": "WH-\x00", "event_type": "PAYMENT.CAPTURE.COMPLETED", "resource": {}},
+        {"id": "WH-1", "event_type": "VAULT.PAYMENT-TOKEN.CREATED", "resource": {"id": ""}},
+    ],
+)
+def test_a_mapped_event_that_cannot_be_read_is_malformed(
+    provider: PayPalProvider, payload: dict[str, Any]
+) -> None:
+    with pytest.raises(paywire.MalformedWebhook):
         provider.handle_webhook_event(payload)
 
 
@@ -189,7 +233,7 @@ def test_unknown_or_not_an_event(provider: PayPalProvider, payload: dict[str, An
 def test_inexact_amounts_are_not_guessed(provider: PayPalProvider, amount: object) -> None:
     payload = _sample("PAYMENT.CAPTURE.COMPLETED")
     payload["resource"]["amount"] = amount
-    with pytest.raises(paywire.UnknownEvent):
+    with pytest.raises(paywire.MalformedWebhook):
         provider.handle_webhook_event(payload)
 
 
@@ -247,7 +291,7 @@ resources = st.fixed_dictionaries(
     resource=resources | json_values,
     resource_type=st.sampled_from(["capture", "refund", "checkout-order"]) | json_values,
 )
-def test_any_payload_normalizes_or_is_unknown(
+def test_any_payload_normalizes_or_is_refused_for_what_it_is(
     provider: PayPalProvider,
     event_type: str,
     event_id: str | None,
@@ -264,6 +308,11 @@ def test_any_payload_normalizes_or_is_unknown(
     try:
         normalized = provider.handle_webhook_event(payload)
     except paywire.UnknownEvent:
+        assert event_type not in EVENT_TYPES
+        return
+    except paywire.MalformedWebhook:
+        assert event_type in EVENT_TYPES
         return
     assert normalized.raw_type == event_type
+    assert normalized.id == event_id
     assert normalized.amount is None or normalized.amount.amount >= 0

@@ -12,7 +12,7 @@ from paypal_fakes import FakePayPal, body_of, json_response
 import paywire
 from paywire import Money
 from paywire_paypal import NO_DECIMALS, PAYPAL_CURRENCY_RULES, SUPPORTED_CURRENCIES, PayPalProvider
-from paywire_paypal._currency import parse_money
+from paywire_paypal._currency import money_fields, parse_money
 
 currencies = st.sampled_from(sorted(SUPPORTED_CURRENCIES))
 
@@ -126,3 +126,13 @@ def test_parse_money() -> None:
     assert parse_money("12.30", "USD") == Money("12.3", "USD")
     assert parse_money(".5", "EUR") == Money("0.50", "EUR")
     assert parse_money("1500", "HUF") == Money("1500", "HUF")
+
+
+def test_money_fields_hold_at_most_32_characters() -> None:
+    widest = Money("9" * 29 + ".99", "USD")
+    assert money_fields(widest) == {"currency_code": "USD", "value": "9" * 29 + ".99"}
+    with pytest.raises(paywire.InvalidAmount):
+        money_fields(Money("9" * 30 + ".99", "USD"))
+    assert money_fields(Money("9" * 32, "JPY"))["value"] == "9" * 32
+    with pytest.raises(paywire.InvalidAmount):
+        money_fields(Money("1" + "0" * 32, "JPY"))

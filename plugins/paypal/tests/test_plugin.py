@@ -43,7 +43,7 @@ def test_not_available_without_credentials_or_when_disabled() -> None:
 
 
 def test_api_version_and_contract_entry_point() -> None:
-    assert paywire_paypal.PAYWIRE_API == ">=1.0,<2"
+    assert paywire_paypal.PAYWIRE_API == ">=1.1,<2"
     harnesses = {
         ep.name: ep.value for ep in importlib.metadata.entry_points(group="paywire_contract")
     }
@@ -68,6 +68,72 @@ def test_capabilities_are_declared_with_notes() -> None:
     for capability in (Capability.CHECKOUT, Capability.SETUP, Capability.WEBHOOKS):
         assert caps.notes[capability]
     assert "capture_order" in caps.notes[Capability.CHECKOUT]
+    assert "complete_setup" in caps.notes[Capability.SETUP]
+
+
+def test_built_on_the_kernel() -> None:
+    from paywire.plugin import KernelProvider
+
+    assert issubclass(PayPalProvider, KernelProvider)
+    assert PayPalProvider.native_async
+    assert PayPalProvider.missing_operations() == []
+    assert PayPalProvider.idempotency_header == "PayPal-Request-Id"
+    # The public operations are the kernel's, never redefined by the plugin.
+    for name in vars(KernelProvider):
+        if not name.startswith("_") and name in vars(PayPalProvider):
+            assert name.startswith("op_") or name in {
+                "authorize",
+                "credentials_expired",
+                "forget_credentials",
+                "read_error",
+                "parse_webhook",
+                "webhook_secrets",
+                "error_rules",
+                "idempotency_header",
+                "capabilities",
+                "name",
+                "config_class",
+                "currency_rules",
+                "default_base_url",
+                "request_id_header",
+                "retry_advice",
+                "available",
+            }, name
+
+
+def test_the_documented_public_names_stay_importable() -> None:
+    # Everything the previous release exported, but error_from_response (removed: the kernel
+    # maps PayPal's errors now; see the README).
+    for name in (
+        "AUTH_ALGO",
+        "DEFAULT_CERT_HOSTS",
+        "EVENT_TYPES",
+        "HEADERS",
+        "LIVE_BASE_URL",
+        "NO_DECIMALS",
+        "PAYPAL_CURRENCY_RULES",
+        "REQUEST_ID_HEADER",
+        "SANDBOX_BASE_URL",
+        "SUPPORTED_CURRENCIES",
+        "PayPalConfig",
+        "PayPalProvider",
+        "crc32_decimal",
+        "normalize_event",
+        "paywire_register_providers",
+        "signed_message",
+    ):
+        assert name in paywire_paypal.__all__
+        assert hasattr(paywire_paypal, name)
+    assert "CHECKOUT.ORDER.APPROVED" in paywire_paypal.EVENT_TYPES
+
+
+def test_importing_the_plugin_warns_of_nothing_deprecated() -> None:
+    code = (
+        "import warnings\n"
+        "warnings.simplefilter('error')\n"
+        "import paywire_paypal, paywire_paypal._provider, paywire_paypal.contract\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 def test_loading_the_plugin_imports_neither_httpx_nor_cryptography() -> None:

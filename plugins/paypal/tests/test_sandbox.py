@@ -1,17 +1,20 @@
-"""Integration: the provider against the sandbox's PayPal fake, over real HTTP.
+"""Integration: the provider against the sandbox's PayPal fake, over real HTTP, on both paths.
 
 The fake is an independent implementation of PayPal's API (its own money and signing code), so
 these tests catch what a fake written alongside the plugin would agree with by mistake. The
-headline flow is the one apps run: checkout → approval webhook → the ready-made capture handler
-→ payment-succeeded webhook, all through paywire's webhook processor.
+headline flow is the one apps run: checkout → approval webhook → the provider's follow-up
+captures → payment-succeeded webhook, all through paywire's webhook processor.
 """
 
 from __future__ import annotations
 
+import asyncio
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from paypal_fakes import run
 
 import paywire
 from paywire import EventType, Money, WebhookEvent
@@ -23,7 +26,7 @@ from paywire_sandbox.testing import WebhookReceiver  # noqa: E402
 
 CLIENT_ID = "sandbox-integration-client"
 CLIENT_SECRET = "sandbox-integration-secret-000"
-WEBHOOK_ID = "WH-SANDBOXINTEGRATION01-SANDBOXINTEGRATI"
+WEBHOOK_ID = "5GP02839XM6105843"
 SUCCESS = "https://shop.example.com/paid"
 CANCEL = "https://shop.example.com/cart"
 
@@ -34,9 +37,7 @@ def sandbox() -> Iterator[Any]:
         yield running
 
 
-@pytest.fixture
-def provider(sandbox: Any) -> Iterator[PayPalProvider]:
-    sandbox.reset()
+def _provider(sandbox: Any, **settings: Any) -> PayPalProvider:
     config = paywire.load_config(
         PayPalConfig,
         "paypal",
@@ -45,15 +46,22 @@ def provider(sandbox: Any) -> Iterator[PayPalProvider]:
         client_secret=CLIENT_SECRET,
         webhook_id=WEBHOOK_ID,
         base_url=sandbox.url + "/paypal",
-        cert_hosts="127.0.0.1",
+        cert_hosts=("127.0.0.1",),
+        **settings,
     )
-    built = PayPalProvider.create(config)
+    return PayPalProvider.create(config)
+
+
+@pytest.fixture
+def provider(sandbox: Any) -> Iterator[PayPalProvider]:
+    sandbox.reset()
+    built = _provider(sandbox)
     yield built
     built.close()
 
 
 @pytest.fixture
-def receiver(sandbox: Any) -> Iterator[WebhookReceiver]:
+def receiver(sandbox: Any, provider: PayPalProvider) -> Iterator[WebhookReceiver]:
     with WebhookReceiver() as running:
         sandbox.register_webhook("paypal", running.url, "unused", webhook_id=WEBHOOK_ID)
         yield running
@@ -119,30 +127,94 @@ def test_checkout_is_paid_through_the_processors_follow_up(
     assert again.id == paid[0].transaction_id
 
 
-def test_setup_then_charge_then_refund(
+def test_the_async_path_pays_a_checkout_too(
     sandbox: Any, provider: PayPalProvider, receiver: WebhookReceiver
 ) -> None:
+    async def flow() -> list[WebhookEvent]:
+        invoice = _invoice("INV-SBX-ASYNC")
+        session = await provider.create_checkout_session_async(
+            invoice, success_url=SUCCESS, cancel_url=CANCEL
+        )
+        await asyncio.to_thread(
+            _control, sandbox, f"/paypal/checkout/{session.id}/complete", {"outcome": "success"}
+        )
+        events: list[WebhookEvent] = []
+        handled = 0
+        for _ in range(2):  # the approval, then what its follow-up caused
+            await asyncio.to_thread(sandbox.wait_for_webhooks, 10)
+            for headers, body in receiver.requests[handled:]:
+                await provider.verify_webhook_async(body, headers)
+                event = provider.parse_webhook(body, headers)
+                assert isinstance(event, WebhookEvent)
+                events.append(await provider.follow_up_async(event) or event)
+            handled = len(receiver.requests)
+        await provider.aclose()
+        return events
+
+    events = asyncio.run(flow())
+    assert [e.raw_type for e in events] == ["CHECKOUT.ORDER.APPROVED", "PAYMENT.CAPTURE.COMPLETED"]
+    # The follow-up completed the approval with the capture it made; the capture's own event
+    # names the same one.
+    assert events[0].transaction_id == events[1].transaction_id
+    assert events[1].invoice_id == "INV-SBX-ASYNC"
+    assert events[1].amount == Money("12.34", "USD")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_setup_then_charge_then_refund(
+    sandbox: Any, provider: PayPalProvider, receiver: WebhookReceiver, mode: str
+) -> None:
     customer = paywire.Customer(id="user-2")
-    session = provider.create_setup_session(customer, success_url=SUCCESS, cancel_url=CANCEL)
+    session = run(
+        provider, mode, "create_setup_session", customer, success_url=SUCCESS, cancel_url=CANCEL
+    )
     approved = _control(sandbox, f"/paypal/checkout/{session.id}/complete", {"outcome": "success"})
-    assert f"approval_token_id={session.id}" in approved["redirect_url"]
-    saved = provider.complete_setup(session.id)
-    assert saved == provider.complete_setup(session.id)  # idempotent
-    info = provider.get_payment_method_details(saved.id)
+    sandbox.wait_for_webhooks(timeout=10)
+    assert not receiver.requests  # PayPal sends no webhook when a setup token is approved
+    params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(approved["redirect_url"]).query))
+    assert params["approval_token_id"] == session.id
+    saved = run(provider, mode, "complete_setup", session, params=params)
+    assert saved == run(provider, mode, "complete_setup", session.id)  # idempotent, old style too
+    info = run(provider, mode, "get_payment_method_details", saved)
     assert info.type == "paypal"
     assert info.email
-    charge = provider.charge_payment_method(saved, Money("25.00", "USD"), invoice_id="INV-SBX-2")
+    charge = run(
+        provider,
+        mode,
+        "charge_payment_method",
+        saved,
+        Money("25.00", "USD"),
+        invoice_id=f"INV-SBX-2-{mode}",
+    )
     assert charge.amount == Money("25.00", "USD")
-    refund = provider.create_refund(charge.id, Money("5.00", "USD"))
+    refund = run(provider, mode, "create_refund", charge.id, Money("5.00", "USD"))
     assert refund.amount == Money("5.00", "USD")
     with WebhookProcessor({"paypal": provider}, InMemoryEventStore()) as processor:
         _, events = _deliver(sandbox, receiver, processor, 0)
-    types = [(e.raw_type, e.type) for e in events]
-    assert ("VAULT.PAYMENT-TOKEN.CREATED", EventType.SETUP_COMPLETED) in types
+    (created,) = [e for e in events if e.raw_type == "VAULT.PAYMENT-TOKEN.CREATED"]
+    assert created.type is EventType.SETUP_COMPLETED
+    assert created.saved_payment_method == saved
+    assert run(provider, mode, "complete_setup", created) == saved
     refunded = [e for e in events if e.type is EventType.REFUND_SUCCEEDED]
     assert refunded[0].transaction_id == charge.id
     assert refunded[0].amount == Money("5.00", "USD")
-    assert refunded[0].invoice_id == "INV-SBX-2"
+    assert refunded[0].invoice_id == f"INV-SBX-2-{mode}"
+
+
+def test_a_charge_that_needs_the_payer_says_where_to_send_them(
+    sandbox: Any, provider: PayPalProvider
+) -> None:
+    token = _control(
+        sandbox,
+        "/paypal/payment-tokens",
+        {"outcome": "authentication_required", "merchant": CLIENT_ID},
+    )
+    method = paywire.SavedPaymentMethod("paypal", token["id"])
+    with pytest.raises(paywire.AuthenticationRequired) as caught:
+        provider.charge_payment_method(method, Money("3.00", "USD"))
+    assert caught.value.transaction_id
+    assert caught.value.action_url
+    assert caught.value.action_url.startswith(sandbox.url + "/paypal/")
 
 
 def test_pending_capture_settles(sandbox: Any, provider: PayPalProvider) -> None:
@@ -159,23 +231,13 @@ def test_pending_capture_settles(sandbox: Any, provider: PayPalProvider) -> None
 def test_postback_verification_against_the_sandbox(
     sandbox: Any, provider: PayPalProvider, receiver: WebhookReceiver
 ) -> None:
-    config = paywire.load_config(
-        PayPalConfig,
-        "paypal",
-        environ={},
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        webhook_id=WEBHOOK_ID,
-        base_url=sandbox.url + "/paypal",
-        cert_hosts="127.0.0.1",
-        webhook_verification="postback",
-    )
-    postback = PayPalProvider.create(config)
+    postback = _provider(sandbox, webhook_verification="postback")
     _control(sandbox, "/paypal/payment-tokens", {"merchant": CLIENT_ID})
     sandbox.wait_for_webhooks(timeout=10)
     ((headers, body),) = receiver.requests
     postback.verify_webhook_signature(body, headers)
+    run(postback, "async", "verify_webhook", body, headers)
     with pytest.raises(paywire.InvalidSignature):
-        postback.verify_webhook_signature(body + b" ", headers, "WH-OTHER")
+        postback.verify_webhook_signature(body + b" ", headers, "OTHERLISTENER1")
     provider.verify_webhook_signature(body, headers)  # and offline, with the sandbox's cert
     postback.close()

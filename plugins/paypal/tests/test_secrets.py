@@ -50,7 +50,6 @@ def test_bad_settings(settings: dict[str, object]) -> None:
 def test_a_whole_flow_logged_at_debug(fake: FakePayPal, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     provider = build(fake, max_attempts=2)
-    provider.http._sleep = lambda _: None  # no real waiting between retries
     errors: list[BaseException] = []
     fake.on(
         "POST",

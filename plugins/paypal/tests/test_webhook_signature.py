@@ -1,8 +1,10 @@
-"""Webhook verification: offline (CRC32 + RSA-SHA256 with an allow-listed certificate) and by
-postback; nothing but InvalidSignature ever comes out."""
+"""Webhook verification: offline (CRC32 + RSA-SHA256 with an allow-listed certificate fetched
+through the kernel) and by postback, with every configured webhook id, sync and async; nothing
+but InvalidSignature ever comes out."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import zlib
@@ -11,7 +13,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from paypal_fakes import CERT_URL, WEBHOOK_ID, FakePayPal, SigningKit, build, json_response
+from paypal_fakes import CERT_URL, WEBHOOK_ID, FakePayPal, SigningKit, build, json_response, run
 
 import paywire
 from paywire_paypal import PayPalConfig, PayPalProvider, crc32_decimal, signed_message
@@ -38,7 +40,61 @@ def test_valid_signature(fake: FakePayPal, provider: PayPalProvider, kit: Signin
     provider.verify_webhook_signature(BODY, headers)
     provider.verify_webhook_signature(BODY, {k.lower(): v for k, v in headers.items()})
     provider.verify_webhook_signature(BODY, headers, WEBHOOK_ID)
-    assert len(fake.sent("GET", CERT_PATH)) == 1  # the certificate is cached
+    provider.verify_webhook_signature(BODY, headers, "")  # an empty secret: the configured id
+    (download,) = fake.sent("GET", CERT_PATH)  # fetched through the kernel once, then cached
+    assert "Authorization" not in download.headers  # no credentials to a certificate host
+    assert not fake.sent("POST", "/v1/oauth2/token")
+
+
+def test_verify_webhook_sync_and_async(
+    fake: FakePayPal, provider: PayPalProvider, kit: SigningKit, mode: str
+) -> None:
+    kit.serve(fake)
+    run(provider, mode, "verify_webhook", BODY, kit.sign(BODY))
+    with pytest.raises(paywire.InvalidSignature):
+        run(provider, mode, "verify_webhook", BODY + b" ", kit.sign(BODY))
+    with pytest.raises(paywire.InvalidSignature):
+        run(provider, mode, "verify_webhook", BODY, {})
+
+
+def test_the_async_path_downloads_the_certificate_itself(
+    fake: FakePayPal, provider: PayPalProvider, kit: SigningKit
+) -> None:
+    kit.serve(fake)
+
+    async def main() -> None:
+        await asyncio.gather(
+            *(provider.verify_webhook_async(BODY, kit.sign(BODY)) for _ in range(5))
+        )
+
+    asyncio.run(main())
+    assert 1 <= len(fake.sent("GET", CERT_PATH)) <= 5
+    provider.verify_webhook_signature(BODY, kit.sign(BODY))
+    assert len(provider._certificates) == 1
+
+
+def test_every_configured_webhook_id_is_tried(fake: FakePayPal, kit: SigningKit, mode: str) -> None:
+    # Rotation: deliveries for the old listener keep arriving (and being retried) for a while.
+    provider = build(fake, webhook_id="NEWLISTENER01", webhook_ids=("OLDLISTENER01", "OLDER02"))
+    kit.serve(fake)
+    assert provider.webhook_secrets() == ["NEWLISTENER01", "OLDLISTENER01", "OLDER02"]
+    for webhook_id in ("NEWLISTENER01", "OLDLISTENER01", "OLDER02"):
+        run(provider, mode, "verify_webhook", BODY, kit.sign(BODY, webhook_id=webhook_id))
+    with pytest.raises(paywire.InvalidSignature):
+        run(provider, mode, "verify_webhook", BODY, kit.sign(BODY, webhook_id="SOMEONEELSE1"))
+    # verify_webhook_signature checks one id: the current one unless told.
+    with pytest.raises(paywire.InvalidSignature):
+        provider.verify_webhook_signature(BODY, kit.sign(BODY, webhook_id="OLDLISTENER01"))
+    provider.close()
+
+
+def test_the_generic_webhook_secrets_are_webhook_ids_too(fake: FakePayPal, kit: SigningKit) -> None:
+    provider = build(fake, webhook_id=None, webhook_secret="CURRENT01", webhook_secrets=["PREV01"])
+    kit.serve(fake)
+    assert provider.webhook_secrets() == ["CURRENT01", "PREV01"]
+    provider.verify_webhook(BODY, kit.sign(BODY, webhook_id="PREV01"))
+    provider.verify_webhook_signature(BODY, kit.sign(BODY, webhook_id="CURRENT01"))
+    provider.close()
 
 
 def test_tampered_body(fake: FakePayPal, provider: PayPalProvider, kit: SigningKit) -> None:
@@ -50,8 +106,8 @@ def test_tampered_body(fake: FakePayPal, provider: PayPalProvider, kit: SigningK
 
 def test_other_webhook_id(fake: FakePayPal, provider: PayPalProvider, kit: SigningKit) -> None:
     kit.serve(fake)
-    _refused(provider, BODY, kit.sign(BODY, webhook_id="WH-SOMEONE-ELSE"))
-    _refused(provider, BODY, kit.sign(BODY), secret="WH-SOMEONE-ELSE")
+    _refused(provider, BODY, kit.sign(BODY, webhook_id="SOMEONEELSE1"))
+    _refused(provider, BODY, kit.sign(BODY), secret="SOMEONEELSE1")
 
 
 def test_other_key(fake: FakePayPal, provider: PayPalProvider, kit: SigningKit) -> None:
@@ -59,8 +115,11 @@ def test_other_key(fake: FakePayPal, provider: PayPalProvider, kit: SigningKit) 
     _refused(provider, BODY, SigningKit.make().sign(BODY))
 
 
-@pytest.mark.parametrize("offset", [-3600, -301, 301, 3600])
-def test_stale_or_future_transmission_time(
+DAY = 24 * 3600
+
+
+@pytest.mark.parametrize("offset", [301, 3600, -(3 * DAY + 3601), -30 * DAY])
+def test_future_or_too_old_transmission_time(
     fake: FakePayPal, provider: PayPalProvider, kit: SigningKit, offset: int
 ) -> None:
     kit.serve(fake)
@@ -69,11 +128,24 @@ def test_stale_or_future_transmission_time(
     assert not fake.sent("GET", CERT_PATH)  # refused before any download
 
 
-def test_tolerance_is_configurable(fake: FakePayPal, kit: SigningKit) -> None:
-    provider = build(fake, webhook_tolerance=7200)
+@pytest.mark.parametrize("offset", [-301, -3600, -DAY, -3 * DAY, 299])
+def test_paypal_retries_keep_their_transmission_time(
+    fake: FakePayPal, provider: PayPalProvider, kit: SigningKit, offset: int
+) -> None:
+    # PayPal retries an unanswered delivery for three days with the original, signed
+    # transmission time: those deliveries are PayPal's own and verify.
     kit.serve(fake)
-    when = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=3600)
+    when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset)
     provider.verify_webhook_signature(BODY, kit.sign(BODY, when=when))
+
+
+def test_the_window_is_configurable(fake: FakePayPal, kit: SigningKit) -> None:
+    provider = build(fake, webhook_tolerance=7200, webhook_max_age=600)
+    kit.serve(fake)
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3600)
+    provider.verify_webhook_signature(BODY, kit.sign(BODY, when=ahead))
+    behind = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=900)
+    _refused(provider, BODY, kit.sign(BODY, when=behind))
     provider.close()
 
 
@@ -100,7 +172,7 @@ def test_untrusted_cert_urls_are_never_fetched(
 
 def test_loopback_is_trusted_only_when_listed(fake: FakePayPal, kit: SigningKit) -> None:
     url = "http://127.0.0.1:8123/paypal/v1/notifications/certs/CERT-sandbox"
-    provider = build(fake, cert_hosts="127.0.0.1, api-m.paypal.com")
+    provider = build(fake, cert_hosts=("127.0.0.1", "api-m.paypal.com"))
     kit.serve(fake, url)
     provider.verify_webhook_signature(BODY, kit.sign(BODY, cert_url=url))
     provider.close()
@@ -121,7 +193,7 @@ def test_bad_certificate_downloads(
     _refused(provider, BODY, kit.sign(BODY))
 
 
-def test_network_failure_fetching_the_certificate(kit: SigningKit) -> None:
+def test_network_failure_fetching_the_certificate(kit: SigningKit, mode: str) -> None:
     def down(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
@@ -129,7 +201,8 @@ def test_network_failure_fetching_the_certificate(kit: SigningKit) -> None:
         PayPalConfig, "paypal", environ={}, webhook_id=WEBHOOK_ID, max_attempts=1
     )
     provider = PayPalProvider.create(config, transport=httpx.MockTransport(down))
-    _refused(provider, BODY, kit.sign(BODY))
+    with pytest.raises(paywire.InvalidSignature):
+        run(provider, mode, "verify_webhook", BODY, kit.sign(BODY))
     provider.close()
 
 
@@ -248,14 +321,15 @@ VERIFY = "/v1/notifications/verify-webhook-signature"
 
 
 @pytest.mark.parametrize(("answer", "ok"), [("SUCCESS", True), ("FAILURE", False)])
-def test_postback(fake: FakePayPal, kit: SigningKit, answer: str, ok: bool) -> None:
+def test_postback(fake: FakePayPal, kit: SigningKit, answer: str, ok: bool, mode: str) -> None:
     provider = build(fake, webhook_verification="postback")
     fake.on("POST", VERIFY, lambda r: json_response(200, {"verification_status": answer}))
     headers = kit.sign(BODY)
     if ok:
-        provider.verify_webhook_signature(BODY, headers)
+        run(provider, mode, "verify_webhook", BODY, headers)
     else:
-        _refused(provider, BODY, headers)
+        with pytest.raises(paywire.InvalidSignature):
+            run(provider, mode, "verify_webhook", BODY, headers)
     sent = json.loads(fake.sent("POST", VERIFY)[0].content)
     assert sent == {
         "auth_algo": "SHA256withRSA",
@@ -266,6 +340,7 @@ def test_postback(fake: FakePayPal, kit: SigningKit, answer: str, ok: bool) -> N
         "webhook_id": WEBHOOK_ID,
         "webhook_event": json.loads(BODY),
     }
+    assert fake.sent("POST", VERIFY)[0].headers["Authorization"] == "Bearer A21AAtoken0001"
     assert not fake.sent("GET", CERT_PATH)
     provider.close()
 

@@ -6,8 +6,15 @@ import re
 from typing import Final
 
 import paywire
+from paywire import plugin
 
-__all__ = ["NO_DECIMALS", "PAYPAL_CURRENCY_RULES", "SUPPORTED_CURRENCIES", "parse_money"]
+__all__ = [
+    "NO_DECIMALS",
+    "PAYPAL_CURRENCY_RULES",
+    "SUPPORTED_CURRENCIES",
+    "money_fields",
+    "parse_money",
+]
 
 #: The currencies PayPal's REST APIs accept (PayPal's "currency codes" reference table).
 SUPPORTED_CURRENCIES: Final = frozenset(
@@ -23,15 +30,30 @@ NO_DECIMALS: Final = frozenset({"HUF", "JPY", "TWD"})
 
 #: PayPal's money rules: ``Money.value`` is a decimal string with the currency's places, and an
 #: amount PayPal cannot take (``HUF 1.50``, any ``KWD``) is refused before any HTTP.
-PAYPAL_CURRENCY_RULES: Final = paywire.CurrencyRules(
+PAYPAL_CURRENCY_RULES: Final = plugin.CurrencyRules(
     name="paypal",
     exponents=dict.fromkeys(NO_DECIMALS, 0),
     supported=SUPPORTED_CURRENCIES,
 )
 
-# PayPal's pattern for ``Money.value`` (no exponents, no sign), and a sane length: amounts come
-# from PayPal, but an absurd one must not turn into a huge integer.
+# PayPal's Money.value: at most 32 characters.
+_MAX_VALUE_LENGTH: Final = 32
+# PayPal's pattern for Money.value (no exponents, no sign), for amounts read from PayPal.
 _VALUE = re.compile(r"^(?:[0-9]{1,32}|[0-9]{0,32}\.[0-9]{1,8})$")
+
+
+def money_fields(value: paywire.Money) -> dict[str, str]:
+    """``value`` as PayPal's ``Money`` object (``currency_code``, ``value``).
+
+    Raises :class:`paywire.InvalidAmount` for an amount PayPal cannot express: a currency it does
+    not take, more places than it uses for the currency, or more than 32 characters.
+    """
+    text = PAYPAL_CURRENCY_RULES.to_decimal_string(value)
+    if len(text) > _MAX_VALUE_LENGTH:
+        raise paywire.InvalidAmount(
+            f"{value.currency} amount too large for PayPal (its values hold 32 characters)"
+        )
+    return {"currency_code": value.currency, "value": text}
 
 
 def parse_money(value: object, currency: object) -> paywire.Money:

@@ -1,32 +1,35 @@
-"""PayPal's error bodies mapped onto paywire's error hierarchy.
+"""PayPal's error bodies, and the table that maps them onto paywire's error hierarchy.
 
-PayPal answers ``{"name", "message", "debug_id", "details": [{"issue", "description", …}]}``
-(and the OAuth endpoint ``{"error", "error_description"}``). The first ``issue`` decides the error
-class where it means something to the caller (a decline, an expired method, a refund beyond what
-is left); otherwise the HTTP status does. ``raw_code`` keeps the issue (or ``name``) verbatim and
-``request_id`` the ``debug_id`` PayPal's support asks for.
+PayPal answers ``{"name", "message", "debug_id", "details": [{"issue", "description", …}],
+"links"}`` (and the OAuth endpoint and a rejected token ``{"error", "error_description"}``).
+:func:`read_error` reads that; :data:`ERROR_RULES` says which issue is which paywire error; the
+kernel applies them (then the HTTP status) and keeps the issue as ``raw_code`` and the
+``Paypal-Debug-Id`` as ``request_id``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Final
+
+import paywire
+from paywire import plugin
+from paywire_paypal._fields import as_list, as_mapping, str_or_none
 
 if TYPE_CHECKING:
     import httpx
-
-import paywire
-from paywire_paypal._fields import str_or_none
 
 __all__ = [
     "ALREADY_REFUNDED_ISSUES",
     "AUTHENTICATION_REQUIRED_ISSUES",
     "DECLINE_ISSUES",
+    "ERROR_RULES",
     "EXPIRED_ISSUES",
-    "PayPalErrorBody",
-    "error_from_response",
-    "parse_error_body",
+    "IN_PROGRESS_ISSUE",
+    "payer_action_url",
+    "read_error",
+    "retry_advice",
 ]
 
 #: Issues that mean the funding source refused the payment.
@@ -57,110 +60,70 @@ EXPIRED_ISSUES: Final = frozenset(
 AUTHENTICATION_REQUIRED_ISSUES: Final = frozenset({"PAYER_ACTION_REQUIRED"})
 #: Refund issues that mean nothing (or not that much) is left to refund.
 ALREADY_REFUNDED_ISSUES: Final = frozenset({"CAPTURE_FULLY_REFUNDED", "REFUND_AMOUNT_EXCEEDED"})
+#: The 409 PayPal answers while the first request with the same ``PayPal-Request-Id`` still runs.
+IN_PROGRESS_ISSUE: Final = "PREVIOUS_REQUEST_IN_PROGRESS"
+
+#: PayPal's error table, first match wins (5xx and 429 are the kernel's; unmatched 401/403 are
+#: ``AuthenticationFailed``, 404 ``NotFound``, the rest ``InvalidRequest``).
+ERROR_RULES: Final = (
+    # The token endpoint refusing the client credentials (400 invalid_client, 401 …).
+    plugin.ErrorRule(
+        paywire.AuthenticationFailed,
+        statuses=frozenset({400, 401, 403}),
+        operations=frozenset({"token"}),
+    ),
+    plugin.ErrorRule(paywire.AlreadyRefunded, codes=ALREADY_REFUNDED_ISSUES),
+    plugin.ErrorRule(paywire.PaymentMethodExpired, codes=EXPIRED_ISSUES),
+    plugin.ErrorRule(paywire.AuthenticationRequired, codes=AUTHENTICATION_REQUIRED_ISSUES),
+    plugin.ErrorRule(paywire.CardDeclined, codes=DECLINE_ISSUES),
+    # An id PayPal does not know, whatever the status: Vault v3 answers a DELETE of an unknown
+    # (or already deleted) payment token with 400, not 404.
+    plugin.ErrorRule(paywire.NotFound, codes=frozenset({"INVALID_RESOURCE_ID"})),
+)
 
 
-class PayPalErrorBody:
-    """What an error response said, read defensively (any field may be missing)."""
-
-    __slots__ = ("debug_id", "description", "issue", "message", "name")
-
-    def __init__(
-        self,
-        *,
-        name: str | None = None,
-        message: str | None = None,
-        debug_id: str | None = None,
-        issue: str | None = None,
-        description: str | None = None,
-    ) -> None:
-        self.name = name
-        self.message = message
-        self.debug_id = debug_id
-        self.issue = issue
-        self.description = description
-
-    @property
-    def code(self) -> str | None:
-        """The most specific code: the first issue, else the error name."""
-        return self.issue or self.name
+def payer_action_url(resource: Mapping[str, object]) -> str | None:
+    """The ``payer-action`` (else ``approve``) link of an order, setup token or error body."""
+    for rel in ("payer-action", "approve"):
+        for link in as_list(resource.get("links")):
+            item = as_mapping(link)
+            href = str_or_none(item.get("href"))
+            if item.get("rel") == rel and href:
+                return href
+    return None
 
 
-def parse_error_body(content: bytes) -> PayPalErrorBody:
-    """Read a PayPal (or OAuth) error body; anything unreadable gives an empty result."""
+def read_error(reply: plugin.Reply) -> plugin.ErrorInfo:
+    """What a PayPal (or OAuth) error body says: the first ``issue`` — else ``name``, else the
+    OAuth ``error`` — as the one code the rules match (PayPal puts the specific reason first;
+    ``name`` is the generic one, ``UNPROCESSABLE_ENTITY``), PayPal's message with the issue's
+    description, and the payer-action link when the body has one."""
+    body = as_mapping(reply.data)
+    issue: str | None = None
+    description: str | None = None
+    for detail in as_list(body.get("details")):
+        item = as_mapping(detail)
+        issue = str_or_none(item.get("issue"))
+        if issue is not None:
+            description = str_or_none(item.get("description"))
+            break
+    name = str_or_none(body.get("name")) or str_or_none(body.get("error"))
+    message = str_or_none(body.get("message")) or str_or_none(body.get("error_description"))
+    if issue and description and (message is None or description not in message):
+        message = f"{message or 'PayPal refused the request.'} {issue}: {description}"
+    return plugin.ErrorInfo(code=issue or name, message=message, action_url=payer_action_url(body))
+
+
+def retry_advice(response: httpx.Response) -> bool | None:
+    """PayPal's opinion on retrying: a 409 ``PREVIOUS_REQUEST_IN_PROGRESS`` is worth asking again
+    (with the same ``PayPal-Request-Id``, which makes it safe); otherwise no opinion."""
+    if response.status_code != 409:
+        return None
     try:
-        data: Any = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
-        return PayPalErrorBody()
-    if not isinstance(data, Mapping):
-        return PayPalErrorBody()
-    issue = description = None
-    details = data.get("details")
-    if isinstance(details, list):
-        for detail in details:
-            if isinstance(detail, Mapping) and str_or_none(detail.get("issue")):
-                issue = str_or_none(detail.get("issue"))
-                description = str_or_none(detail.get("description"))
-                break
-    return PayPalErrorBody(
-        name=str_or_none(data.get("name")) or str_or_none(data.get("error")),
-        message=str_or_none(data.get("message")) or str_or_none(data.get("error_description")),
-        debug_id=str_or_none(data.get("debug_id")),
-        issue=issue,
-        description=description,
-    )
-
-
-def _message(body: PayPalErrorBody, status: int) -> str:
-    text = body.message or f"PayPal answered HTTP {status}"
-    if body.description and body.description not in text:
-        text = f"{text} {body.issue}: {body.description}"
-    return text
-
-
-def error_from_response(
-    response: httpx.Response,
-    *,
-    provider: str,
-    request_id_header: str | None,
-    idempotency_key: str | None = None,
-    secrets: Iterable[paywire.Secret | str] = (),
-) -> paywire.ProviderError:
-    """The paywire error for an unsuccessful PayPal response."""
-    body = parse_error_body(response.content)
-    status = response.status_code
-    header_id = response.headers.get(request_id_header) if request_id_header else None
-    request_id = body.debug_id or header_id
-    message = paywire.redact(_message(body, status), secrets)
-    common: dict[str, Any] = {
-        "provider": provider,
-        "raw_code": body.code,
-        "http_status": status,
-        "request_id": request_id,
-    }
-    issue = body.issue or ""
-    if issue in ALREADY_REFUNDED_ISSUES:
-        return paywire.AlreadyRefunded(message, **common)
-    if issue in EXPIRED_ISSUES:
-        return paywire.PaymentMethodExpired(message, **common)
-    if issue in AUTHENTICATION_REQUIRED_ISSUES:
-        return paywire.AuthenticationRequired(message, **common)
-    if issue in DECLINE_ISSUES:
-        return paywire.CardDeclined(message, **common)
-    if status in (401, 403):
-        return paywire.AuthenticationFailed(message, **common)
-    if status == 404:
-        return paywire.NotFound(message, **common)
-    if status == 409:
-        # PREVIOUS_REQUEST_IN_PROGRESS: the first request with this PayPal-Request-Id is still
-        # running; asking again later with the same id tells how it ended.
-        return paywire.OutcomeUnknown(message, idempotency_key=idempotency_key, **common)
-    if status == 429 or status >= 500:
-        return paywire.error_for_status(
-            response,
-            provider=provider,
-            message=message,
-            raw_code=body.code,
-            request_id=request_id,
-            idempotency_key=idempotency_key,
-        )
-    return paywire.InvalidRequest(message, **common)
+        data = json.loads(response.content)
+    except (ValueError, RecursionError):
+        return None
+    for detail in as_list(as_mapping(data).get("details")):
+        if as_mapping(detail).get("issue") == IN_PROGRESS_ISSUE:
+            return True
+    return None

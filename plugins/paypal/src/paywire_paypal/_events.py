@@ -12,7 +12,7 @@ PayPal ``event_type``                    normalized
 ``PAYMENT.CAPTURE.REFUNDED``             ``REFUND_SUCCEEDED`` (``REFUND_CREATED`` while the refund
                                          is pending, ``REFUND_FAILED`` if it failed)
 ``PAYMENT.CAPTURE.REVERSED``             ``REFUND_SUCCEEDED`` (PayPal returned the money)
-``VAULT.PAYMENT-TOKEN.CREATED``          ``SETUP_COMPLETED``
+``VAULT.PAYMENT-TOKEN.CREATED``          ``SETUP_COMPLETED`` (the saved method)
 ``VAULT.PAYMENT-TOKEN.DELETED``          ``PAYMENT_METHOD_DETACHED``
 ``VAULT.PAYMENT-TOKEN.DELETION-INITIATED``  ``PAYMENT_METHOD_DETACHED``
 ``CUSTOMER.DISPUTE.CREATED`` / ``UPDATED``  ``DISPUTE_OPENED`` (``DISPUTE_CLOSED`` once resolved)
@@ -22,7 +22,12 @@ PayPal ``event_type``                    normalized
 The invoice id is the one the order was created with: a capture's or refund's ``invoice_id``
 (else ``custom_id``), an order's first purchase unit's ``invoice_id`` / ``custom_id`` /
 ``reference_id``, a dispute's ``invoice_number``. Amounts are read exactly with PayPal's currency
-rules; a malformed amount makes the event :class:`~paywire.UnknownEvent` rather than a guess.
+rules. A mapped event whose resource cannot be read exactly (no resource, an amount that is not
+PayPal's) is :class:`~paywire.MalformedWebhook`, never a guess; an event type not in the table
+is :class:`~paywire.UnknownEvent`.
+
+PayPal sends no event when a buyer approves a Vault v3 setup token: the saved method comes from
+``complete_setup`` on the return path, and ``VAULT.PAYMENT-TOKEN.CREATED`` follows it.
 """
 
 from __future__ import annotations
@@ -30,31 +35,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+import attrs
+
 import paywire
 from paywire import EventType
+from paywire.plugin import EventFields, EventRule, EventRules
 from paywire_paypal._currency import parse_money
 from paywire_paypal._fields import as_list, as_mapping, aware_time, str_or_none
 
-__all__ = ["EVENT_TYPES", "normalize_event"]
-
-#: Every PayPal event type the plugin maps, with the normalized type it maps to by default.
-EVENT_TYPES: Final[Mapping[str, EventType]] = {
-    "CHECKOUT.ORDER.APPROVED": EventType.CHECKOUT_COMPLETED,
-    "CHECKOUT.ORDER.COMPLETED": EventType.CHECKOUT_COMPLETED,
-    "PAYMENT.CAPTURE.COMPLETED": EventType.PAYMENT_SUCCEEDED,
-    "PAYMENT.CAPTURE.PENDING": EventType.PAYMENT_PENDING,
-    "PAYMENT.CAPTURE.DENIED": EventType.PAYMENT_FAILED,
-    "PAYMENT.CAPTURE.DECLINED": EventType.PAYMENT_FAILED,
-    "CHECKOUT.PAYMENT-APPROVAL.REVERSED": EventType.PAYMENT_FAILED,
-    "PAYMENT.CAPTURE.REFUNDED": EventType.REFUND_SUCCEEDED,
-    "PAYMENT.CAPTURE.REVERSED": EventType.REFUND_SUCCEEDED,
-    "VAULT.PAYMENT-TOKEN.CREATED": EventType.SETUP_COMPLETED,
-    "VAULT.PAYMENT-TOKEN.DELETED": EventType.PAYMENT_METHOD_DETACHED,
-    "VAULT.PAYMENT-TOKEN.DELETION-INITIATED": EventType.PAYMENT_METHOD_DETACHED,
-    "CUSTOMER.DISPUTE.CREATED": EventType.DISPUTE_OPENED,
-    "CUSTOMER.DISPUTE.UPDATED": EventType.DISPUTE_OPENED,
-    "CUSTOMER.DISPUTE.RESOLVED": EventType.DISPUTE_CLOSED,
-}
+__all__ = ["EVENT_RULES", "EVENT_TYPES", "normalize_event"]
 
 _REFUND_STATUS: Final = {
     "COMPLETED": EventType.REFUND_SUCCEEDED,
@@ -65,26 +54,28 @@ _REFUND_STATUS: Final = {
 _DISPUTE_CLOSED_STATUSES: Final = frozenset({"RESOLVED", "CLOSED"})
 
 
-class _Malformed(Exception):
-    """The event's resource cannot be read exactly."""
+# Each reader is handed the whole event (the envelope): some decisions need its resource_type.
+def _resource(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    resource = event["resource"]
+    if not isinstance(resource, Mapping):
+        raise TypeError("the event's resource is not an object")
+    return resource
 
 
 def _money(value: object) -> paywire.Money | None:
-    """A PayPal ``Money`` object, exactly; ``None`` when absent."""
+    """A PayPal ``Money`` object, exactly; ``None`` when absent. Raises ``ValueError`` or
+    :class:`~paywire.InvalidAmount` for anything else."""
     if value is None:
         return None
     money = as_mapping(value)
     currency, amount = money.get("currency_code"), money.get("value")
     if not isinstance(currency, str) or not isinstance(amount, str):
-        raise _Malformed("amount without currency_code and value strings")
+        raise ValueError("amount without currency_code and value strings")
     # Reversals may carry the amount signed; the event type already says which way it went.
     amount = amount.strip()
     if amount.startswith("-"):
         amount = amount[1:]
-    try:
-        return parse_money(amount, currency)
-    except paywire.InvalidAmount as exc:
-        raise _Malformed(str(exc)) from None
+    return parse_money(amount, currency)
 
 
 def _link_id(resource: Mapping[str, Any], rel: str, marker: str) -> str | None:
@@ -97,7 +88,8 @@ def _link_id(resource: Mapping[str, Any], rel: str, marker: str) -> str | None:
     return None
 
 
-def _order_fields(resource: Mapping[str, Any]) -> dict[str, Any]:
+def _order(event: Mapping[str, Any]) -> EventFields:
+    resource = _resource(event)
     units = [as_mapping(u) for u in as_list(resource.get("purchase_units"))]
     first = units[0] if units else {}
     total: paywire.Money | None = None
@@ -121,7 +113,7 @@ def _order_fields(resource: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _capture_fields(resource: Mapping[str, Any]) -> dict[str, Any]:
+def _capture_of(resource: Mapping[str, Any]) -> EventFields:
     related = as_mapping(as_mapping(resource.get("supplementary_data")).get("related_ids"))
     return {
         "invoice_id": str_or_none(resource.get("invoice_id"))
@@ -132,10 +124,19 @@ def _capture_fields(resource: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _refund_fields(resource: Mapping[str, Any], resource_type: str) -> dict[str, Any]:
-    if resource_type == "capture":
+def _capture(event: Mapping[str, Any]) -> EventFields:
+    return _capture_of(_resource(event))
+
+
+def _sends_the_capture(event: Mapping[str, Any]) -> bool:
+    return str(event.get("resource_type") or "").lower() == "capture"
+
+
+def _refund(event: Mapping[str, Any]) -> EventFields:
+    resource = _resource(event)
+    if _sends_the_capture(event):
         # Should PayPal send the capture rather than the refund, the refunded amount is unknown.
-        fields = _capture_fields(resource)
+        fields = _capture_of(resource)
         fields["amount"] = None
         return fields
     return {
@@ -147,7 +148,15 @@ def _refund_fields(resource: Mapping[str, Any], resource_type: str) -> dict[str,
     }
 
 
-def _token_fields(resource: Mapping[str, Any]) -> dict[str, Any]:
+def _refund_kind(event: Mapping[str, Any]) -> EventType:
+    status = str_or_none(_resource(event).get("status"))
+    if _sends_the_capture(event) or status is None:
+        return EventType.REFUND_SUCCEEDED
+    return _REFUND_STATUS.get(status, EventType.REFUND_SUCCEEDED)
+
+
+def _token(event: Mapping[str, Any]) -> EventFields:
+    resource = _resource(event)
     metadata = as_mapping(resource.get("metadata"))
     return {
         "payment_method_id": str_or_none(resource.get("id")),
@@ -156,7 +165,16 @@ def _token_fields(resource: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _dispute_fields(resource: Mapping[str, Any]) -> dict[str, Any]:
+def _saved_token(event: Mapping[str, Any]) -> EventFields:
+    fields = _token(event)
+    if fields.get("payment_method_id") is None:
+        # A SETUP_COMPLETED event exists to carry the saved method.
+        raise ValueError("VAULT.PAYMENT-TOKEN.CREATED without the token's id")
+    return fields
+
+
+def _dispute(event: Mapping[str, Any]) -> EventFields:
+    resource = _resource(event)
     transactions = as_list(resource.get("disputed_transactions"))
     first = as_mapping(transactions[0]) if transactions else {}
     return {
@@ -166,58 +184,60 @@ def _dispute_fields(resource: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _dispute_kind(event: Mapping[str, Any]) -> EventType:
+    if str_or_none(_resource(event).get("status")) in _DISPUTE_CLOSED_STATUSES:
+        return EventType.DISPUTE_CLOSED
+    return EventType.DISPUTE_OPENED
+
+
+#: PayPal's event table: ``event_type`` → how it is normalized (see the module docstring).
+EVENT_RULES: Final = EventRules(
+    "paypal",
+    {
+        "CHECKOUT.ORDER.APPROVED": EventRule(EventType.CHECKOUT_COMPLETED, _order),
+        "CHECKOUT.ORDER.COMPLETED": EventRule(EventType.CHECKOUT_COMPLETED, _order),
+        "PAYMENT.CAPTURE.COMPLETED": EventRule(EventType.PAYMENT_SUCCEEDED, _capture),
+        "PAYMENT.CAPTURE.PENDING": EventRule(EventType.PAYMENT_PENDING, _capture),
+        "PAYMENT.CAPTURE.DENIED": EventRule(EventType.PAYMENT_FAILED, _capture),
+        "PAYMENT.CAPTURE.DECLINED": EventRule(EventType.PAYMENT_FAILED, _capture),
+        "CHECKOUT.PAYMENT-APPROVAL.REVERSED": EventRule(EventType.PAYMENT_FAILED, _order),
+        "PAYMENT.CAPTURE.REFUNDED": EventRule(_refund_kind, _refund),
+        "PAYMENT.CAPTURE.REVERSED": EventRule(EventType.REFUND_SUCCEEDED, _refund),
+        "VAULT.PAYMENT-TOKEN.CREATED": EventRule(EventType.SETUP_COMPLETED, _saved_token),
+        "VAULT.PAYMENT-TOKEN.DELETED": EventRule(EventType.PAYMENT_METHOD_DETACHED, _token),
+        "VAULT.PAYMENT-TOKEN.DELETION-INITIATED": EventRule(
+            EventType.PAYMENT_METHOD_DETACHED, _token
+        ),
+        "CUSTOMER.DISPUTE.CREATED": EventRule(_dispute_kind, _dispute),
+        "CUSTOMER.DISPUTE.UPDATED": EventRule(_dispute_kind, _dispute),
+        "CUSTOMER.DISPUTE.RESOLVED": EventRule(EventType.DISPUTE_CLOSED, _dispute),
+    },
+)
+
+#: Every PayPal event type the plugin normalizes.
+EVENT_TYPES: Final = EVENT_RULES.types
+
+
 def normalize_event(provider: str, payload: Mapping[str, Any]) -> paywire.WebhookEvent:
-    """The normalized event for a verified, parsed PayPal webhook body."""
+    """The normalized event for a verified, parsed PayPal webhook body.
+
+    Raises :class:`~paywire.UnknownEvent` for something that is not a PayPal event or whose type
+    is not normalized, and :class:`~paywire.MalformedWebhook` for a normalized type whose event
+    cannot be read (no id, no resource, an amount that is not exact).
+    """
     if not isinstance(payload, Mapping):
         raise paywire.UnknownEvent("not a PayPal event", provider=provider, event_type=None)
     raw_type = payload.get("event_type")
-    event_id = payload.get("id")
     if not isinstance(raw_type, str) or not raw_type:
         raise paywire.UnknownEvent(
             "not a PayPal event (no event_type)", provider=provider, event_type=None
         )
-    mapped = EVENT_TYPES.get(raw_type)
-    if mapped is None:
-        raise paywire.UnknownEvent(
-            f"PayPal event type {raw_type} is not normalized",
-            provider=provider,
-            event_type=raw_type,
-        )
-    resource = payload.get("resource")
-    if not isinstance(event_id, str) or not event_id or not isinstance(resource, Mapping):
-        raise paywire.UnknownEvent(
-            f"{raw_type} event without an id or a resource", provider=provider, event_type=raw_type
-        )
-    resource_type = str(payload.get("resource_type") or "").lower()
-    event_type = mapped
-    try:
-        if raw_type.startswith("CHECKOUT."):
-            fields = _order_fields(resource)
-        elif raw_type in ("PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED"):
-            fields = _refund_fields(resource, resource_type)
-            status = str_or_none(resource.get("status"))
-            if raw_type == "PAYMENT.CAPTURE.REFUNDED" and resource_type != "capture" and status:
-                event_type = _REFUND_STATUS.get(status, mapped)
-        elif raw_type.startswith("PAYMENT.CAPTURE."):
-            fields = _capture_fields(resource)
-        elif raw_type.startswith("VAULT."):
-            fields = _token_fields(resource)
-        else:
-            fields = _dispute_fields(resource)
-            if str_or_none(resource.get("status")) in _DISPUTE_CLOSED_STATUSES:
-                event_type = EventType.DISPUTE_CLOSED
-    except (_Malformed, paywire.InvalidAmount) as exc:
-        raise paywire.UnknownEvent(
-            f"{raw_type} event {event_id} cannot be read exactly: {exc}",
-            provider=provider,
-            event_type=raw_type,
-        ) from None
-    return paywire.WebhookEvent(
-        provider=provider,
-        id=event_id,
-        type=event_type,
-        raw_type=raw_type,
+    event_id = payload.get("id")
+    event = EVENT_RULES.normalize(
+        raw_type,
+        payload,
+        event_id=event_id if isinstance(event_id, str) else "",
         created_at=aware_time(payload.get("create_time")),
-        data=dict(payload),
-        **fields,
+        data=payload,
     )
+    return event if provider == EVENT_RULES.provider else attrs.evolve(event, provider=provider)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 __all__ = ["as_list", "as_mapping", "aware_time", "str_or_none"]
@@ -15,9 +16,15 @@ def str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
 def as_mapping(value: object) -> Mapping[str, Any]:
     """A JSON object, else an empty one."""
-    return value if isinstance(value, Mapping) else {}
+    # Parsed JSON objects are dicts: checking for one first spares the slower ABC check.
+    if type(value) is dict or isinstance(value, Mapping):
+        return value
+    return _EMPTY
 
 
 def as_list(value: object) -> list[Any]:

@@ -1,10 +1,16 @@
-"""The PayPal provider: Orders v2 (checkout, capture, vault charges), Payments v2 refunds,
-Vault v3 setup and payment tokens, and verified, normalized webhooks — over the core's HTTP."""
+"""The PayPal provider on paywire's operation kernel: Orders v2 (checkout, capture, vault
+charges), Payments v2 refunds, Vault v3 setup and payment tokens, and verified, normalized
+webhooks.
+
+Every operation is a generator of :class:`~paywire.plugin.Call`\\ s (sans-I/O): the kernel sends
+them — with the OAuth token from :meth:`PayPalProvider.authorize` and the key in
+``PayPal-Request-Id`` — retries, reads the answers, raises PayPal's errors through
+:data:`~paywire_paypal._errors.ERROR_RULES`, and runs the same code for sync and async callers.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import time
@@ -12,17 +18,31 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-if TYPE_CHECKING:
-    import httpx
+import attrs
 
 import paywire
-from paywire import Capabilities, Capability, PaymentStatus, RefundStatus, SessionStatus
+from paywire import (
+    Capabilities,
+    Capability,
+    EventType,
+    PaymentStatus,
+    RefundStatus,
+    SessionStatus,
+    plugin,
+)
+from paywire.plugin import Call, Operation, Reply, derived_key, immediately
 from paywire_paypal._config import LIVE_BASE_URL, PayPalConfig
-from paywire_paypal._currency import PAYPAL_CURRENCY_RULES, parse_money
-from paywire_paypal._errors import error_from_response, parse_error_body
+from paywire_paypal._currency import PAYPAL_CURRENCY_RULES, money_fields, parse_money
+from paywire_paypal._errors import (
+    ERROR_RULES,
+    IN_PROGRESS_ISSUE,
+    payer_action_url,
+    read_error,
+    retry_advice,
+)
 from paywire_paypal._events import normalize_event
 from paywire_paypal._fields import as_list, as_mapping, aware_time, str_or_none
-from paywire_paypal._oauth import TokenCache
+from paywire_paypal._oauth import TokenCache, read_token, token_call
 from paywire_paypal._signature import (
     CertificateCache,
     SignedHeaders,
@@ -33,27 +53,28 @@ from paywire_paypal._signature import (
     verify_offline,
 )
 
+if TYPE_CHECKING:
+    from paywire.plugin import HttpClient
+
 __all__ = ["REQUEST_ID_HEADER", "PayPalProvider"]
 
 _log = logging.getLogger("paywire_paypal")
 
-# A capture that fails this way is final for this approval (the buyer has to approve again):
-# redelivering the webhook cannot change it.
-_FINAL_CAPTURE_FAILURES = (
-    paywire.CardDeclined,
-    paywire.PaymentMethodExpired,
-    paywire.AuthenticationRequired,
-    paywire.InvalidRequest,
-    paywire.NotFound,
-)
-
 #: PayPal's idempotency header.
 REQUEST_ID_HEADER: Final = "PayPal-Request-Id"
-# PayPal-Request-Id may hold 1 to 108 characters.
+# PayPal-Request-Id holds 1 to 108 characters.
 _MAX_REQUEST_ID: Final = 108
+_JSON: Final = {"Content-Type": "application/json"}
 _PREFER_FULL: Final = {"Prefer": "return=representation"}
+# PayPal's limits on what it displays or keeps (purchase unit and item fields).
 _TEXT_LIMIT: Final = 127
-# PayPal's pattern for a vault customer's merchant_customer_id; other app ids are not sent.
+_NOTE_LIMIT: Final = 255
+_MAX_QUANTITY: Final = 9_999_999_999
+# PayPal's patterns for ids it issues (Orders v2 vault_id, Vault v3 customer and token ids).
+_VAULT_ID: Final = re.compile(r"^[0-9a-zA-Z_-]{1,36}$")
+_CUSTOMER_ID: Final = re.compile(r"^[0-9a-zA-Z_-]{1,22}$")
+_SETUP_TOKEN_ID: Final = re.compile(r"^[0-9A-Z_-]{1,255}$")
+# What PayPal accepts as a vault customer's merchant_customer_id; other app ids are not sent.
 _MERCHANT_CUSTOMER_ID: Final = re.compile(r"^[0-9a-zA-Z_.^*$@#-]{1,64}$")
 
 _CAPTURE_STATUS: Final = {
@@ -69,6 +90,35 @@ _REFUND_STATUS: Final = {
     "FAILED": RefundStatus.FAILED,
     "CANCELLED": RefundStatus.CANCELED,
 }
+# A capture that fails this way is final for this approval (the buyer has to approve again):
+# redelivering the webhook cannot change it.
+_FINAL_CAPTURE_FAILURES: Final = (
+    paywire.CardDeclined,
+    paywire.PaymentMethodExpired,
+    paywire.AuthenticationRequired,
+    paywire.InvalidRequest,
+    paywire.NotFound,
+)
+_ALREADY_CAPTURED: Final = frozenset({"ORDER_ALREADY_CAPTURED", "ORDER_COMPLETED_OR_VOIDED"})
+
+
+def _request_id(key: str) -> str:
+    """``key`` as a ``PayPal-Request-Id``: itself when it fits (1–108 printable ASCII characters),
+    else a digest of it — the same for the same key, so retrying with it stays idempotent."""
+    if len(key) <= _MAX_REQUEST_ID and key.isascii() and key.isprintable():
+        return key
+    return "paywire-" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _step_key(key: str, step: str) -> str:
+    """The ``PayPal-Request-Id`` of another request of the same operation."""
+    return _request_id(derived_key(key, step, max_length=_MAX_REQUEST_ID))
+
+
+def _capture_key(order_id: str) -> str:
+    """The default key of capturing ``order_id``: the same wherever the capture starts (the
+    return page, the webhook's follow-up), so PayPal captures once."""
+    return derived_key(f"paywire-capture-{order_id}", "v1", max_length=_MAX_REQUEST_ID)
 
 
 def _segment(value: str) -> str:
@@ -76,44 +126,27 @@ def _segment(value: str) -> str:
     return urllib.parse.quote(value, safe="")
 
 
-def _derived_key(key: str, suffix: str) -> str:
-    """A second PayPal-Request-Id for a second request of the same operation."""
-    derived = f"{key}:{suffix}"
-    if len(derived) <= _MAX_REQUEST_ID:
-        return derived
-    return f"{hashlib.sha256(key.encode()).hexdigest()[:64]}:{suffix}"
+def _text(value: str, limit: int = _TEXT_LIMIT) -> str:
+    return value[:limit]
 
 
-def _link(resource: Mapping[str, Any], *rels: str) -> str | None:
-    for rel in rels:
-        for link in as_list(resource.get("links")):
-            item = as_mapping(link)
-            if item.get("rel") == rel and str_or_none(item.get("href")):
-                return str(item["href"])
-    return None
-
-
-def _money(value: paywire.Money) -> dict[str, str]:
-    return {
-        "currency_code": value.currency,
-        "value": PAYPAL_CURRENCY_RULES.to_decimal_string(value),
-    }
-
-
-class PayPalProvider(paywire.Provider[PayPalConfig]):
-    """PayPal, through its REST APIs (no SDK).
+class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
+    """PayPal, through its REST APIs (no SDK), on paywire's operation kernel.
 
     Two steps are PayPal's own:
 
     * **Capture after approval.** A PayPal checkout only *approves* the order
       (``CHECKOUT_COMPLETED``); the money moves when the order is captured. The webhook
-      processor does it (:meth:`follow_up`, run before the app's handlers); an app that wants
-      the money sooner may also call :meth:`capture_order` with the order id
-      (``CheckoutSession.id``, also the ``token`` query parameter on ``success_url``) when the
-      customer comes back. Both are idempotent. ``PAYMENT_SUCCEEDED`` follows the capture.
-    * **Payment token after setup.** An approved setup token becomes a saved method with
-      :meth:`complete_setup` (the setup token is ``SetupSession.id``, also the
-      ``approval_token_id`` query parameter on ``success_url``).
+      processor does it (:meth:`follow_up` on ``CHECKOUT.ORDER.APPROVED``, run before the app's
+      handlers); an app that wants the money sooner may also call :meth:`capture_order` with the
+      order id (``CheckoutSession.id``, also the ``token`` query parameter on ``success_url``)
+      when the customer comes back. Both are idempotent. ``PAYMENT_SUCCEEDED`` follows the
+      capture.
+    * **Payment token after setup.** PayPal sends no webhook when a buyer approves a setup
+      token: :meth:`complete_setup` on the return path turns it into a saved method (give it the
+      :class:`~paywire.SetupSession`, or its id — the ``approval_token_id`` query parameter on
+      ``success_url`` — with that URL's query as ``params``). ``VAULT.PAYMENT-TOKEN.CREATED``
+      (``SETUP_COMPLETED``, carrying the saved method) follows.
     """
 
     name: ClassVar[str] = "paypal"
@@ -121,6 +154,9 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
     currency_rules: ClassVar[paywire.CurrencyRules] = PAYPAL_CURRENCY_RULES
     default_base_url: ClassVar[str] = LIVE_BASE_URL
     request_id_header: ClassVar[str | None] = "Paypal-Debug-Id"
+    idempotency_header: ClassVar[str | None] = REQUEST_ID_HEADER
+    error_rules: ClassVar[tuple[plugin.ErrorRule, ...]] = ERROR_RULES
+    retry_advice = staticmethod(retry_advice)
     capabilities: ClassVar[Capabilities] = Capabilities(
         supported={
             Capability.CHECKOUT,
@@ -137,21 +173,21 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
         notes={
             Capability.CHECKOUT: (
                 "the buyer approves the order on PayPal; the money moves when the order is "
-                "captured, which the webhook processor does on CHECKOUT_COMPLETED (or the app "
-                "calls capture_order on return); PAYMENT_SUCCEEDED follows the capture"
+                "captured, which the webhook processor's follow-up does on CHECKOUT_COMPLETED "
+                "(or the app calls capture_order on return); PAYMENT_SUCCEEDED follows"
             ),
             Capability.SAVE_ON_CHECKOUT: (
                 "vaults the PayPal wallet on a successful capture (needs vaulting enabled on the "
                 "account; PayPal advises saving without a purchase instead)"
             ),
             Capability.SETUP: (
-                "Vault v3 setup token: after the buyer approves, complete_setup(setup_token_id) "
-                "creates the payment token"
+                "Vault v3 setup token; PayPal sends no webhook on approval: complete_setup on the "
+                "return path creates the payment token (VAULT.PAYMENT-TOKEN.CREATED follows)"
             ),
             Capability.CHARGE: "a one-step order on the vaulted token (stored credential)",
             Capability.WEBHOOKS: (
-                "needs webhook_id; verified offline (CRC32 + RSA-SHA256 with the certificate from "
-                "an allow-listed PayPal host) or by PayPal's postback API"
+                "needs webhook_id (PayPal's 'secret'); verified offline (CRC32 + RSA-SHA256 with "
+                "the certificate from an allow-listed PayPal host) or by PayPal's postback API"
             ),
             Capability.IDEMPOTENCY: (
                 "PayPal-Request-Id: kept 6 h for orders, 45 days for refunds, 3 h for vault calls"
@@ -159,136 +195,176 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
         },
     )
 
-    def __init__(self, config: PayPalConfig, http: paywire.HttpClient) -> None:
+    def __init__(self, config: PayPalConfig, http: HttpClient) -> None:
         super().__init__(config, http)
-        self._tokens = TokenCache(http, config, provider=self.name)
-        self._certificates = CertificateCache(self._download_certificate)
+        self._tokens = TokenCache()
+        self._certificates = CertificateCache()
         #: The wall clock webhook freshness is judged by (replaceable in tests).
         self.clock: Callable[[], float] = time.time
-
-    # -- plumbing ----------------------------------------------------------------------------
 
     def available(self) -> bool:
         """Enabled, with a client id and secret (nothing is sent to PayPal)."""
         return bool(self.config.enabled and self.config.client_id and self.config.client_secret)
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body: Any = None,
-        empty_json: bool = False,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        """One authenticated call; a token PayPal calls invalid is replaced and the call sent
-        once more (with the same PayPal-Request-Id)."""
-        all_headers = {"Accept": "application/json", **(headers or {})}
-        if empty_json:
-            all_headers["Content-Type"] = "application/json"
+    # -- credentials ---------------------------------------------------------------------------
 
-        def send(token: paywire.Secret) -> httpx.Response:
-            return self.http.request(
-                method,
-                path,
-                json=json_body,
-                headers={**all_headers, "Authorization": f"Bearer {token.reveal()}"},
-                idempotency_key=idempotency_key,
-                idempotency_header=REQUEST_ID_HEADER,
-            )
+    def authorize(self, call: Call) -> Operation[Mapping[str, str]]:
+        """The bearer token's header: the cached one while fresh, else a new one from
+        ``POST /v1/oauth2/token`` (which the kernel sends without credentials)."""
+        headers = self._tokens.headers()
+        if headers is not None:
+            return immediately(headers)
+        return self._new_token()
 
-        token = self._tokens.get()
-        response = send(token)
-        if response.status_code == 401 and self._token_rejected(response):
-            self._tokens.invalidate(token)
-            response = send(self._tokens.get())
-        return response
-
-    @staticmethod
-    def _token_rejected(response: httpx.Response) -> bool:
-        body = parse_error_body(response.content)
-        return body.name == "invalid_token"
-
-    def _fail(self, response: httpx.Response, idempotency_key: str | None) -> paywire.ProviderError:
-        return error_from_response(
-            response,
-            provider=self.name,
-            request_id_header=self.request_id_header,
-            idempotency_key=idempotency_key,
-            secrets=self.config.secrets(),
-        )
-
-    def _json(self, response: httpx.Response, idempotency_key: str | None) -> Mapping[str, Any]:
-        if not response.is_success:
-            raise self._fail(response, idempotency_key)
+    def _new_token(self) -> Operation[Mapping[str, str]]:
+        asked_at = self._tokens.clock()
+        call = token_call(self.config.client_id, self.config.client_secret)
         try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, Mapping):
-            raise paywire.ProviderError(
-                "PayPal's answer could not be read",
+            reply = yield call
+        except paywire.OutcomeUnknown as exc:
+            # A lost token request changed nothing at PayPal: it is simply unavailable.
+            raise paywire.ProviderUnavailable(
+                f"could not get a PayPal access token: {exc.message}",
                 provider=self.name,
-                http_status=response.status_code,
-                request_id=self.http.request_id(response),
-            )
-        return data
+                raw_code=exc.raw_code,
+                http_status=exc.http_status,
+                request_id=exc.request_id,
+            ) from None
+        token, lifetime = read_token(reply, provider=self.name)
+        return self._tokens.store(token, lifetime, asked_at=asked_at)
 
-    def _unexpected(self, what: str, response: httpx.Response) -> paywire.ProviderError:
-        return paywire.ProviderError(
-            f"PayPal's answer to {what} lacks what paywire needs",
-            provider=self.name,
-            http_status=response.status_code,
-            request_id=self.http.request_id(response),
+    def credentials_expired(self, reply: Reply) -> bool:
+        """A 401 ``invalid_token``: the token expired or was revoked (it is renewed once)."""
+        return self.read_error(reply).code == "invalid_token"
+
+    def forget_credentials(self) -> None:
+        """Drop the cached token."""
+        self._tokens.forget()
+
+    def read_error(self, reply: Reply) -> plugin.ErrorInfo:
+        """See :func:`paywire_paypal._errors.read_error`."""
+        return read_error(reply)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _keyed(self, call: Call) -> Operation[Reply]:
+        """Send a call that carries a ``PayPal-Request-Id``. A 409 ``PREVIOUS_REQUEST_IN_PROGRESS``
+        that outlasts the kernel's retries means the first request with that id is still
+        running: its outcome is unknown, and asking again with the key will tell."""
+        try:
+            return (yield call)
+        except paywire.InvalidRequest as exc:
+            if exc.http_status != 409 or exc.raw_code != IN_PROGRESS_ISSUE:
+                raise
+            raise paywire.OutcomeUnknown(
+                f"PayPal is still working on an earlier request with this key ({exc.message})",
+                provider=self.name,
+                idempotency_key=None,  # the kernel puts the operation's key here
+                raw_code=exc.raw_code,
+                http_status=exc.http_status,
+                request_id=exc.request_id,
+            ) from None
+
+    def _unexpected(self, reply: Reply, what: str, *, changes: bool) -> paywire.ProviderError:
+        """The error for a JSON answer without what paywire needs: as the kernel does for an
+        unreadable one — unknown outcome when the request may have changed something."""
+        text = f"PayPal's answer to {what} lacks what paywire needs"
+        if changes:
+            return paywire.OutcomeUnknown(
+                text,
+                provider=self.name,
+                idempotency_key=None,  # the kernel puts the operation's key here
+                http_status=reply.status,
+                request_id=reply.request_id,
+            )
+        return paywire.ProviderUnavailable(
+            text, provider=self.name, http_status=reply.status, request_id=reply.request_id
         )
 
-    # -- checkout ----------------------------------------------------------------------------
+    def _experience(self, success_url: str, cancel_url: str) -> dict[str, Any]:
+        experience: dict[str, Any] = {
+            "return_url": success_url,
+            "cancel_url": cancel_url,
+            "shipping_preference": "NO_SHIPPING",
+        }
+        if self.config.brand_name:
+            experience["brand_name"] = _text(self.config.brand_name)
+        return experience
 
-    def create_checkout_session(
+    def _vault_customer(self, customer: paywire.Customer | None) -> str | None:
+        """The customer's PayPal vault customer id, refused before sending if PayPal could not
+        have issued it."""
+        if customer is None or not customer.provider_customer_id:
+            return None
+        if not _CUSTOMER_ID.match(customer.provider_customer_id):
+            raise paywire.InvalidRequest(
+                "provider_customer_id is not a PayPal vault customer id (1-22 letters, digits, "
+                "'_' or '-')",
+                provider=self.name,
+            )
+        return customer.provider_customer_id
+
+    def _vault_id(self, method: paywire.SavedPaymentMethod) -> str:
+        if not _VAULT_ID.match(method.id):
+            raise paywire.NotFound(
+                "not a PayPal payment token id (1-36 letters, digits, '_' or '-')",
+                provider=self.name,
+            )
+        return method.id
+
+    # -- checkout ------------------------------------------------------------------------------
+
+    def op_checkout(
         self,
         invoice: paywire.Invoice,
         *,
         success_url: str,
         cancel_url: str,
-        save_payment_method: bool = False,
-        idempotency_key: str | None = None,
-    ) -> paywire.CheckoutSession:
+        save_payment_method: bool,
+        key: str,
+    ) -> Operation[paywire.CheckoutSession]:
         """An Orders v2 order (intent ``CAPTURE``) for ``invoice``; ``url`` is PayPal's approval
         page. The invoice id is the purchase unit's ``reference_id``, ``invoice_id`` and
         ``custom_id``; one item per invoice line, adding up to the total.
 
-        After approval the order must be captured: see :meth:`capture_order`.
+        Refused before sending: an amount PayPal cannot express, an invoice id longer than
+        PayPal keeps (127 characters), a quantity of more than ten digits.
         """
+        self._check_invoice_id(invoice.id)
         total = invoice.total
-        items = [
-            {
-                "name": line.description[:_TEXT_LIMIT],
-                "quantity": str(line.quantity),
-                "unit_amount": _money(line.unit_amount),
-            }
-            for line in invoice.line_items
-        ]
+        items = []
+        for line in invoice.line_items:
+            if line.quantity > _MAX_QUANTITY:
+                raise paywire.InvalidRequest(
+                    "PayPal takes item quantities of at most ten digits", provider=self.name
+                )
+            items.append(
+                {
+                    "name": _text(line.description),
+                    "quantity": str(line.quantity),
+                    "unit_amount": money_fields(line.unit_amount),
+                }
+            )
+        amount = money_fields(total)
         unit: dict[str, Any] = {
             "reference_id": invoice.id,
             "invoice_id": invoice.id,
             "custom_id": invoice.id,
-            "amount": {**_money(total), "breakdown": {"item_total": _money(total)}},
+            "amount": {**amount, "breakdown": {"item_total": amount}},
             "items": items,
         }
         if invoice.description:
-            unit["description"] = invoice.description[:_TEXT_LIMIT]
-        experience: dict[str, Any] = {
-            "return_url": success_url,
-            "cancel_url": cancel_url,
-            "user_action": "PAY_NOW",
-            "shipping_preference": "NO_SHIPPING",
+            unit["description"] = _text(invoice.description)
+        wallet: dict[str, Any] = {
+            "experience_context": {
+                **self._experience(success_url, cancel_url),
+                "user_action": "PAY_NOW",  # the buyer pays on PayPal's page
+            }
         }
-        if self.config.brand_name:
-            experience["brand_name"] = self.config.brand_name[:_TEXT_LIMIT]
-        wallet: dict[str, Any] = {"experience_context": experience}
         customer = invoice.customer
+        customer_id = customer.provider_customer_id if customer is not None else None
         if save_payment_method:
+            customer_id = self._vault_customer(customer)
             attributes: dict[str, Any] = {
                 "vault": {
                     "store_in_vault": "ON_SUCCESS",
@@ -297,23 +373,27 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
                     "permit_multiple_payment_tokens": False,
                 }
             }
-            if customer is not None and customer.provider_customer_id:
-                attributes["customer"] = {"id": customer.provider_customer_id}
+            if customer_id is not None:
+                attributes["customer"] = {"id": customer_id}
             wallet["attributes"] = attributes
         body = {
             "intent": "CAPTURE",
             "purchase_units": [unit],
             "payment_source": {"paypal": wallet},
         }
-        key = idempotency_key or paywire.new_idempotency_key()
-        response = self._send(
-            "POST", "/v2/checkout/orders", json_body=body, idempotency_key=key, headers=_PREFER_FULL
+        call = Call.post(
+            "/v2/checkout/orders",
+            json=body,
+            headers=_PREFER_FULL,
+            key=_request_id(key),
+            operation="checkout",
         )
-        order = self._json(response, key)
+        reply = yield from self._keyed(call)
+        order = reply.data
         order_id = str_or_none(order.get("id"))
-        url = _link(order, "payer-action", "approve")
+        url = payer_action_url(order)
         if order_id is None or url is None:
-            raise self._unexpected("create order", response)
+            raise self._unexpected(reply, "creating an order", changes=True)
         return paywire.CheckoutSession(
             provider=self.name,
             id=order_id,
@@ -321,25 +401,14 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
             invoice_id=invoice.id,
             amount=total,
             status=SessionStatus.OPEN,
-            customer_id=customer.provider_customer_id if customer is not None else None,
+            customer_id=customer_id,
         )
 
-    def follow_up(self, event: paywire.WebhookEvent) -> None:
-        """Capture the order of a ``CHECKOUT.ORDER.APPROVED`` event (see :class:`paywire.Provider`).
-
-        :class:`paywire.webhooks.WebhookProcessor` runs this before the app's handlers, so an
-        approved checkout is paid — and ``PAYMENT_SUCCEEDED`` arrives — without PayPal-specific
-        code in the app. A final failure (the funding source was declined: the buyer has to
-        approve again) is logged, not raised, since redelivering the event cannot change it;
-        transient failures are raised, so the event is redelivered and the capture tried again.
-        """
-        if event.raw_type != "CHECKOUT.ORDER.APPROVED" or not event.session_id:
-            return
-        try:
-            self.capture_order(event.session_id)
-        except _FINAL_CAPTURE_FAILURES as exc:
-            _log.warning(
-                "PayPal order %s was approved but could not be captured: %s", event.session_id, exc
+    def _check_invoice_id(self, invoice_id: str) -> None:
+        if len(invoice_id) > _TEXT_LIMIT:
+            raise paywire.InvalidRequest(
+                f"PayPal keeps invoice ids of at most {_TEXT_LIMIT} characters",
+                provider=self.name,
             )
 
     def capture_order(
@@ -347,58 +416,129 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
     ) -> paywire.ChargeResult:
         """Capture an approved checkout order: this is when the buyer pays.
 
-        Safe to call more than once (from the return page *and* a webhook handler): the default
-        ``PayPal-Request-Id`` is derived from the order id, and an order captured already returns
-        its capture. Returns the capture as a :class:`~paywire.ChargeResult` (``id`` is the
-        capture id, what :meth:`create_refund` takes). Raises :class:`~paywire.CardDeclined`
-        (the funding source refused), :class:`~paywire.InvalidRequest` (``ORDER_NOT_APPROVED``:
-        the buyer has not approved yet), :class:`~paywire.NotFound`, and what every call raises.
-        After a decline the buyer may approve again with another funding source; capture that
-        new approval with a fresh ``idempotency_key``.
+        Safe to call more than once (from the return page *and* the webhook's follow-up): the
+        default ``PayPal-Request-Id`` is derived from the order id, and an order captured already
+        returns its capture. Returns the capture as a :class:`~paywire.ChargeResult` (``id`` is
+        the capture id, what :meth:`create_refund` takes). Raises :class:`~paywire.CardDeclined`
+        (the funding source refused), :class:`~paywire.AuthenticationRequired` (the buyer must
+        act again: ``transaction_id`` is the order), :class:`~paywire.InvalidRequest`
+        (``ORDER_NOT_APPROVED``: the buyer has not approved yet), :class:`~paywire.NotFound`, and
+        what every call raises. After a decline the buyer may approve again with another funding
+        source; capture that new approval with a fresh ``idempotency_key``.
         """
-        if not order_id:
+        key = idempotency_key or _capture_key(order_id)
+        return self.run(self._op_capture(order_id, key=key), key=key)
+
+    async def capture_order_async(
+        self, order_id: str, *, idempotency_key: str | None = None
+    ) -> paywire.ChargeResult:
+        """:meth:`capture_order`, awaitable."""
+        key = idempotency_key or _capture_key(order_id)
+        return await self.run_async(self._op_capture(order_id, key=key), key=key)
+
+    def _op_capture(self, order_id: str, *, key: str) -> Operation[paywire.ChargeResult]:
+        reply = yield from self._capture(order_id, key=key)
+        return self._charge_result(reply, None, None)
+
+    def _capture(self, order_id: str, *, key: str) -> Operation[Reply]:
+        """Capture ``order_id``; the answer is the order with its capture."""
+        if not isinstance(order_id, str) or not order_id:
             raise paywire.NotFound("no PayPal order id given", provider=self.name)
-        key = idempotency_key or _derived_key(f"paywire-capture-{order_id}", "v1")
-        path = f"/v2/checkout/orders/{_segment(order_id)}/capture"
-        response = self._send(
-            "POST", path, empty_json=True, idempotency_key=key, headers=_PREFER_FULL
+        path = f"/v2/checkout/orders/{_segment(order_id)}"
+        call = Call.post(
+            f"{path}/capture",
+            headers={**_JSON, **_PREFER_FULL},
+            key=_request_id(key),
+            operation="capture",
         )
-        if response.status_code == 422 and parse_error_body(response.content).issue in (
-            "ORDER_ALREADY_CAPTURED",
-            "ORDER_COMPLETED_OR_VOIDED",
-        ):
-            response = self._send("GET", f"/v2/checkout/orders/{_segment(order_id)}")
-        order = self._json(response, key)
-        return self._charge_result(order, response, key, None, None)
+        try:
+            return (yield from self._keyed(call))
+        except paywire.AuthenticationRequired as exc:
+            raise _waiting_on(exc, order_id) from None
+        except paywire.InvalidRequest as exc:
+            if exc.raw_code not in _ALREADY_CAPTURED:
+                raise
+        # Captured already (by the return page, say): the order holds its capture.
+        return (yield Call.get(path, operation="capture"))
+
+    def op_follow_up(self, event: paywire.WebhookEvent) -> Operation[paywire.WebhookEvent | None]:
+        """Capture the order of a ``CHECKOUT.ORDER.APPROVED`` event (see
+        :meth:`paywire.Provider.follow_up`); other events need nothing.
+
+        :class:`paywire.webhooks.WebhookProcessor` runs this before the app's handlers, so an
+        approved checkout is paid — and ``PAYMENT_SUCCEEDED`` arrives — without PayPal-specific
+        code in the app. It is idempotent (the capture's key comes from the order id). The
+        handlers then see the event completed with what the capture made: ``transaction_id`` (the
+        capture, what ``create_refund`` takes) and, when the checkout saved the wallet, the saved
+        method (``saved_payment_method``). A final failure (the funding source was declined: the
+        buyer has to approve again) is logged, not raised, and the event is left as it was, since
+        redelivering it cannot change that; transient failures are raised, so the event is
+        redelivered and the capture tried again.
+        """
+        if event.raw_type != "CHECKOUT.ORDER.APPROVED" or not event.session_id:
+            return None
+        order_id = event.session_id
+        key = _capture_key(order_id)
+        try:
+            reply = yield from self._capture(order_id, key=key)
+            capture = self._charge_result(reply, None, None)
+        except paywire.OutcomeUnknown as exc:
+            # A follow-up has no operation key of its own for the kernel to name: the capture's is
+            # the one to retry with.
+            raise paywire.OutcomeUnknown(
+                exc.message,
+                provider=exc.provider,
+                idempotency_key=exc.idempotency_key or key,
+                raw_code=exc.raw_code,
+                http_status=exc.http_status,
+                request_id=exc.request_id,
+            ) from None
+        except _FINAL_CAPTURE_FAILURES as exc:
+            _log.warning(
+                "PayPal order %s was approved but could not be captured: %s", order_id, exc
+            )
+            return None
+        vault = _vault_of(reply.data)
+        return attrs.evolve(
+            event,
+            transaction_id=capture.id,
+            payment_method_id=event.payment_method_id or str_or_none(vault.get("id")),
+            customer_id=event.customer_id
+            or str_or_none(as_mapping(vault.get("customer")).get("id")),
+        )
 
     def _charge_result(
         self,
-        order: Mapping[str, Any],
-        response: httpx.Response,
-        key: str,
+        reply: Reply,
         payment_method_id: str | None,
         invoice_id: str | None,
+        sent: tuple[paywire.Money, Mapping[str, str]] | None = None,
     ) -> paywire.ChargeResult:
-        request_id = self.http.request_id(response)
+        """The capture an order answer holds, as a :class:`~paywire.ChargeResult` (``sent``: the
+        amount charged and how it was written, when paywire chose it)."""
+        order = reply.data
+        order_id = str_or_none(order.get("id"))
         if order.get("status") == "PAYER_ACTION_REQUIRED":
             raise paywire.AuthenticationRequired(
-                "PayPal needs the payer to approve this payment (bring them on-session)",
+                "PayPal needs the payer to approve this payment: send them to action_url",
                 provider=self.name,
+                transaction_id=order_id,
+                action_url=payer_action_url(order),
                 raw_code="PAYER_ACTION_REQUIRED",
-                http_status=response.status_code,
-                request_id=request_id,
+                http_status=reply.status,
+                request_id=reply.request_id,
             )
         units = [as_mapping(u) for u in as_list(order.get("purchase_units"))]
         first = units[0] if units else {}
         captures = as_list(as_mapping(first.get("payments")).get("captures"))
         if not captures:
             raise paywire.OutcomeUnknown(
-                f"PayPal order {order.get('id')!s} reports no capture yet; ask again with the "
-                "same idempotency key",
+                f"PayPal order {order_id} reports no capture yet; ask again with the same "
+                "idempotency key",
                 provider=self.name,
-                idempotency_key=key,
-                http_status=response.status_code,
-                request_id=request_id,
+                idempotency_key=None,  # the kernel puts the operation's key here
+                http_status=reply.status,
+                request_id=reply.request_id,
             )
         capture = as_mapping(captures[-1])
         status = str_or_none(capture.get("status")) or ""
@@ -411,22 +551,17 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
                 raw_code=str_or_none(details.get("reason"))
                 or str_or_none(processor.get("response_code"))
                 or status,
-                http_status=response.status_code,
-                request_id=request_id,
+                http_status=reply.status,
+                request_id=reply.request_id,
             )
         capture_id = str_or_none(capture.get("id"))
-        amount_raw = as_mapping(capture.get("amount"))
-        if capture_id is None or status not in _CAPTURE_STATUS or not amount_raw:
-            raise self._unexpected("the capture", response)
         try:
-            amount = parse_money(amount_raw.get("value"), amount_raw.get("currency_code"))
+            amount = _money(capture.get("amount"), sent)
         except paywire.InvalidAmount:
-            raise self._unexpected("the capture (its amount)", response) from None
-        vault = as_mapping(
-            as_mapping(
-                as_mapping(as_mapping(order.get("payment_source")).get("paypal")).get("attributes")
-            ).get("vault")
-        )
+            amount = None
+        if capture_id is None or status not in _CAPTURE_STATUS or amount is None:
+            raise self._unexpected(reply, "the capture", changes=True)
+        vault = _vault_of(order)
         return paywire.ChargeResult(
             provider=self.name,
             id=capture_id,
@@ -440,190 +575,222 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
             created_at=aware_time(capture.get("create_time")),
         )
 
-    # -- setup -------------------------------------------------------------------------------
+    # -- setup ---------------------------------------------------------------------------------
 
-    def create_setup_session(
-        self, customer: paywire.Customer, *, success_url: str, cancel_url: str
-    ) -> paywire.SetupSession:
+    def op_setup(
+        self, customer: paywire.Customer, *, success_url: str, cancel_url: str, key: str
+    ) -> Operation[paywire.SetupSession]:
         """A Vault v3 setup token for the customer's PayPal wallet; ``url`` is the approval page.
 
         After approval, :meth:`complete_setup` turns it into a saved method.
         """
-        experience: dict[str, Any] = {
-            "return_url": success_url,
-            "cancel_url": cancel_url,
-            "shipping_preference": "NO_SHIPPING",
-            "user_action": "CONTINUE",
-        }
-        if self.config.brand_name:
-            experience["brand_name"] = self.config.brand_name[:_TEXT_LIMIT]
         body: dict[str, Any] = {
             "payment_source": {
                 "paypal": {
                     "usage_type": "MERCHANT",
                     "customer_type": "CONSUMER",
                     "permit_multiple_payment_tokens": False,
-                    "experience_context": experience,
+                    # Vault v3 has no user_action: the page only asks for consent.
+                    "experience_context": self._experience(success_url, cancel_url),
                 }
             }
         }
         who: dict[str, str] = {}
-        if customer.provider_customer_id:
-            who["id"] = customer.provider_customer_id
+        vault_customer = self._vault_customer(customer)
+        if vault_customer is not None:
+            who["id"] = vault_customer
         if _MERCHANT_CUSTOMER_ID.match(customer.id):
             who["merchant_customer_id"] = customer.id
         if who:
             body["customer"] = who
-        key = paywire.new_idempotency_key()
-        response = self._send("POST", "/v3/vault/setup-tokens", json_body=body, idempotency_key=key)
-        token = self._json(response, key)
+        call = Call.post(
+            "/v3/vault/setup-tokens", json=body, key=_request_id(key), operation="setup"
+        )
+        reply = yield from self._keyed(call)
+        token = reply.data
         token_id = str_or_none(token.get("id"))
-        url = _link(token, "approve", "payer-action")
+        url = payer_action_url(token)
         if token_id is None or url is None:
-            raise self._unexpected("create setup token", response)
+            raise self._unexpected(reply, "creating a setup token", changes=True)
         return paywire.SetupSession(
             provider=self.name,
             id=token_id,
             url=url,
-            customer_id=str_or_none(as_mapping(token.get("customer")).get("id"))
-            or customer.provider_customer_id,
+            customer_id=str_or_none(as_mapping(token.get("customer")).get("id")) or vault_customer,
             status=SessionStatus.OPEN,
         )
 
-    def complete_setup(
-        self, setup_token_id: str, *, idempotency_key: str | None = None
-    ) -> paywire.SavedPaymentMethod:
-        """Turn an approved setup token into a payment token (``POST /v3/vault/payment-tokens``).
-
-        Call it when the customer comes back to ``success_url``. Calling it again for the same
-        setup token within three hours returns the same payment token (the default
-        ``PayPal-Request-Id`` is derived from the setup token id). Raises
-        :class:`~paywire.AuthenticationRequired` (``PAYER_ACTION_REQUIRED``: not approved yet),
-        :class:`~paywire.InvalidRequest` (``SETUP_TOKEN_ALREADY_TOKENIZED``), :class:`NotFound`.
-        """
-        if not setup_token_id:
-            raise paywire.NotFound("no PayPal setup token id given", provider=self.name)
-        key = idempotency_key or _derived_key(f"paywire-setup-{setup_token_id}", "v1")
-        body = {"payment_source": {"token": {"id": setup_token_id, "type": "SETUP_TOKEN"}}}
-        response = self._send(
-            "POST", "/v3/vault/payment-tokens", json_body=body, idempotency_key=key
-        )
-        token = self._json(response, key)
-        token_id = str_or_none(token.get("id"))
-        if token_id is None:
-            raise self._unexpected("create payment token", response)
-        customer_id = str_or_none(as_mapping(token.get("customer")).get("id"))
-        return paywire.SavedPaymentMethod(self.name, token_id, customer_id)
-
-    # -- charge ------------------------------------------------------------------------------
-
-    def charge_payment_method(
+    def op_complete_setup(
         self,
-        payment_method: paywire.SavedPaymentMethod,
+        source: paywire.SetupSession | paywire.WebhookEvent | str,
+        *,
+        params: Mapping[str, str],
+        key: str,
+    ) -> Operation[paywire.SavedPaymentMethod]:
+        """The saved method a finished setup made (see :meth:`paywire.Provider.complete_setup`).
+
+        From a ``SETUP_COMPLETED`` event (``VAULT.PAYMENT-TOKEN.CREATED``): the method it
+        carries, with no request. From the :class:`~paywire.SetupSession` or its id (the setup
+        token; PayPal puts it in ``success_url``'s ``approval_token_id``): ``POST
+        /v3/vault/payment-tokens`` turns the approved setup token into a payment token. Asking
+        again for the same setup token returns the same payment token (the default key is
+        derived from it; PayPal keeps it three hours). Raises
+        :class:`~paywire.AuthenticationRequired` (not approved yet: ``transaction_id`` is the
+        setup token, ``action_url`` its approval page when the session is given),
+        :class:`~paywire.InvalidRequest` (``params`` name another setup token;
+        ``SETUP_TOKEN_ALREADY_TOKENIZED`` after PayPal's three hours), :class:`~paywire.NotFound`.
+        """
+        if isinstance(source, paywire.WebhookEvent):
+            saved = source.saved_payment_method
+            if source.type is not EventType.SETUP_COMPLETED or saved is None:
+                raise paywire.InvalidRequest(
+                    f"a {source.raw_type} event names no saved PayPal method: complete the "
+                    "setup with its SetupSession (or setup token id) instead",
+                    provider=self.name,
+                )
+            return immediately(saved)
+        return self._complete_setup(source, params, key)
+
+    def _complete_setup(
+        self, source: paywire.SetupSession | str, params: Mapping[str, str], key: str
+    ) -> Operation[paywire.SavedPaymentMethod]:
+        session = source if isinstance(source, paywire.SetupSession) else None
+        token_id = session.id if session is not None else source
+        returned = params.get("approval_token_id")
+        if not isinstance(token_id, str) or not token_id:
+            token_id = returned or ""
+        elif returned and returned != token_id:
+            raise paywire.InvalidRequest(
+                "the return URL's approval_token_id names another setup token than the session",
+                provider=self.name,
+            )
+        if not _SETUP_TOKEN_ID.match(token_id):
+            raise paywire.NotFound("not a PayPal setup token id", provider=self.name)
+        body = {"payment_source": {"token": {"id": token_id, "type": "SETUP_TOKEN"}}}
+        call = Call.post(
+            "/v3/vault/payment-tokens", json=body, key=_request_id(key), operation="setup"
+        )
+        try:
+            reply = yield from self._keyed(call)
+        except paywire.AuthenticationRequired as exc:
+            raise _waiting_on(exc, token_id, session.url if session else None) from None
+        token = reply.data
+        payment_token = str_or_none(token.get("id"))
+        if payment_token is None:
+            raise self._unexpected(reply, "creating a payment token", changes=True)
+        customer_id = str_or_none(as_mapping(token.get("customer")).get("id"))
+        return paywire.SavedPaymentMethod(self.name, payment_token, customer_id)
+
+    # -- charge --------------------------------------------------------------------------------
+
+    def op_charge(
+        self,
+        method: paywire.SavedPaymentMethod,
         amount: paywire.Money,
         *,
-        description: str | None = None,
-        invoice_id: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> paywire.ChargeResult:
+        description: str | None,
+        invoice_id: str | None,
+        metadata: Mapping[str, str],
+        key: str,
+    ) -> Operation[paywire.ChargeResult]:
         """A one-step order on the vaulted token, captured at once.
 
         ``invoice_id`` becomes the purchase unit's ``invoice_id`` and ``custom_id`` (PayPal has
         no free-form metadata; ``metadata["custom_id"]`` is used when there is no invoice id).
         ``ChargeResult.id`` is the capture id. A token vaulted as a card is charged as one.
+        A charge PayPal wants the payer for raises :class:`~paywire.AuthenticationRequired` with
+        the order as ``transaction_id`` and PayPal's payer-action link as ``action_url``.
         """
-        money = _money(amount)  # refuses what PayPal cannot take, before any HTTP
-        unit: dict[str, Any] = {"amount": money}
-        custom = invoice_id or (metadata or {}).get("custom_id")
+        unit: dict[str, Any] = {"amount": money_fields(amount)}
         if invoice_id:
+            self._check_invoice_id(invoice_id)
             unit["invoice_id"] = invoice_id
+        custom = invoice_id or metadata.get("custom_id")
         if custom:
-            unit["custom_id"] = custom[:_TEXT_LIMIT]
+            unit["custom_id"] = _text(custom)
         if description:
-            unit["description"] = description[:_TEXT_LIMIT]
-        key = idempotency_key or paywire.new_idempotency_key()
+            unit["description"] = _text(description)
+        vault_id = self._vault_id(method)
         wallet = {
-            "vault_id": payment_method.id,
+            "vault_id": vault_id,
             "stored_credential": {"payment_initiator": "MERCHANT", "usage": "SUBSEQUENT"},
         }
         body = {"intent": "CAPTURE", "purchase_units": [unit], "payment_source": {"paypal": wallet}}
-        response = self._send(
-            "POST", "/v2/checkout/orders", json_body=body, idempotency_key=key, headers=_PREFER_FULL
+        call = Call.post(
+            "/v2/checkout/orders",
+            json=body,
+            headers=_PREFER_FULL,
+            key=_request_id(key),
+            operation="charge",
         )
-        if (
-            response.status_code == 422
-            and parse_error_body(response.content).issue == "MISMATCHED_VAULT_ID_TO_PAYMENT_SOURCE"
-        ):
+        try:
+            reply = yield from self._keyed(call)
+        except paywire.InvalidRequest as exc:
+            if exc.raw_code != "MISMATCHED_VAULT_ID_TO_PAYMENT_SOURCE":
+                raise
             # The token holds a card: merchant-initiated card charges say so, unscheduled.
             card = {
-                "vault_id": payment_method.id,
+                "vault_id": vault_id,
                 "stored_credential": {
                     "payment_initiator": "MERCHANT",
                     "payment_type": "UNSCHEDULED",
                     "usage": "SUBSEQUENT",
                 },
             }
-            body = {**body, "payment_source": {"card": card}}
-            response = self._send(
-                "POST",
+            call = Call.post(
                 "/v2/checkout/orders",
-                json_body=body,
-                idempotency_key=_derived_key(key, "card"),
+                json={**body, "payment_source": {"card": card}},
                 headers=_PREFER_FULL,
+                key=_step_key(key, "card"),
+                operation="charge",
             )
-        order = self._json(response, key)
-        return self._charge_result(order, response, key, payment_method.id, invoice_id)
+            reply = yield from self._keyed(call)
+        return self._charge_result(reply, method.id, invoice_id, (amount, unit["amount"]))
 
-    # -- refunds -----------------------------------------------------------------------------
+    # -- refunds -------------------------------------------------------------------------------
 
-    def create_refund(
+    def op_refund(
         self,
         transaction_id: str,
-        amount: paywire.Money | None = None,
+        amount: paywire.Money | None,
         *,
-        reason: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> paywire.RefundResult:
+        reason: str | None,
+        metadata: Mapping[str, str],
+        key: str,
+    ) -> Operation[paywire.RefundResult]:
         """Refund a capture (``transaction_id`` is ``ChargeResult.id``): all that is left when
-        ``amount`` is ``None``. ``reason`` goes to the payer as ``note_to_payer``;
-        ``metadata["invoice_id"]`` becomes the refund's ``invoice_id``."""
-        if not transaction_id:
+        ``amount`` is ``None`` (an empty body). ``reason`` goes to the payer as
+        ``note_to_payer``; ``metadata["invoice_id"]`` becomes the refund's ``invoice_id``."""
+        if not isinstance(transaction_id, str) or not transaction_id:
             raise paywire.NotFound("no PayPal capture id given", provider=self.name)
         body: dict[str, Any] = {}
         if amount is not None:
-            body["amount"] = _money(amount)
-        refund_invoice = (metadata or {}).get("invoice_id")
+            body["amount"] = money_fields(amount)
+        refund_invoice = metadata.get("invoice_id")
         if refund_invoice:
-            body["invoice_id"] = refund_invoice[:_TEXT_LIMIT]
+            self._check_invoice_id(refund_invoice)
+            body["invoice_id"] = refund_invoice
         if reason:
-            body["note_to_payer"] = reason[:255]
-        key = idempotency_key or paywire.new_idempotency_key()
+            body["note_to_payer"] = _text(reason, _NOTE_LIMIT)
         path = f"/v2/payments/captures/{_segment(transaction_id)}/refund"
-        response = self._send(
-            "POST",
-            path,
-            json_body=body or None,
-            empty_json=not body,
-            idempotency_key=key,
-            headers=_PREFER_FULL,
-        )
-        refund = self._json(response, key)
+        if body:
+            call = Call.post(
+                path, json=body, headers=_PREFER_FULL, key=_request_id(key), operation="refund"
+            )
+        else:
+            call = Call.post(
+                path, headers={**_JSON, **_PREFER_FULL}, key=_request_id(key), operation="refund"
+            )
+        reply = yield from self._keyed(call)
+        refund = reply.data
         refund_id = str_or_none(refund.get("id"))
         status = str_or_none(refund.get("status")) or ""
-        raw_amount = as_mapping(refund.get("amount"))
-        if refund_id is None or status not in _REFUND_STATUS:
-            raise self._unexpected("the refund", response)
-        if raw_amount:
-            try:
-                refunded = parse_money(raw_amount.get("value"), raw_amount.get("currency_code"))
-            except paywire.InvalidAmount:
-                raise self._unexpected("the refund (its amount)", response) from None
-        elif amount is not None:
-            refunded = amount
-        else:
-            raise self._unexpected("the refund", response)
+        try:
+            refunded = _money(refund.get("amount")) or amount
+        except paywire.InvalidAmount:
+            refunded = None
+        if refund_id is None or status not in _REFUND_STATUS or refunded is None:
+            raise self._unexpected(reply, "the refund", changes=True)
         return paywire.RefundResult(
             provider=self.name,
             id=refund_id,
@@ -633,24 +800,29 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
             raw_status=status,
         )
 
-    # -- saved methods -----------------------------------------------------------------------
+    # -- saved methods -------------------------------------------------------------------------
 
-    def get_payment_method_details(self, payment_method_id: str) -> paywire.PaymentMethodInfo:
+    def op_method_details(
+        self, method: paywire.SavedPaymentMethod
+    ) -> Operation[paywire.PaymentMethodInfo]:
         """``GET /v3/vault/payment-tokens/{id}``: a PayPal wallet (type ``paypal``, email) or a
         card (type ``card``, brand, last4, expiry)."""
-        if not payment_method_id:
-            raise paywire.NotFound("no PayPal payment token id given", provider=self.name)
-        response = self._send("GET", f"/v3/vault/payment-tokens/{_segment(payment_method_id)}")
-        token = self._json(response, None)
+        path = f"/v3/vault/payment-tokens/{_segment(self._vault_id(method))}"
+        reply = yield Call.get(path, operation="method_details")
+        return self._method_info(reply.data, method)
+
+    def _method_info(
+        self, token: Mapping[str, Any], method: paywire.SavedPaymentMethod
+    ) -> paywire.PaymentMethodInfo:
         source = as_mapping(token.get("payment_source"))
         customer_id = str_or_none(as_mapping(token.get("customer")).get("id"))
-        token_id = str_or_none(token.get("id")) or payment_method_id
+        token_id = str_or_none(token.get("id")) or method.id
         card = as_mapping(source.get("card"))
         if card:
             exp_year = exp_month = None
             expiry = str_or_none(card.get("expiry")) or ""
             year, _, month = expiry.partition("-")
-            if year.isdigit() and month.isdigit():
+            if year.isdigit() and month.isdigit() and 1 <= int(month) <= 12:
                 exp_year, exp_month = int(year), int(month)
             last = str_or_none(card.get("last_digits"))
             brand = str_or_none(card.get("brand"))
@@ -676,67 +848,80 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
             email=str_or_none(wallet.get("email_address")),
         )
 
-    def detach_payment_method(self, payment_method_id: str) -> None:
-        """``DELETE /v3/vault/payment-tokens/{id}`` (204); an unknown token is :class:`NotFound`."""
-        if not payment_method_id:
-            raise paywire.NotFound("no PayPal payment token id given", provider=self.name)
-        response = self._send("DELETE", f"/v3/vault/payment-tokens/{_segment(payment_method_id)}")
-        if not response.is_success:
-            raise self._fail(response, None)
+    def op_detach(self, method: paywire.SavedPaymentMethod, *, key: str) -> Operation[None]:
+        """``DELETE /v3/vault/payment-tokens/{id}`` (204); an unknown token is ``NotFound``."""
+        path = f"/v3/vault/payment-tokens/{_segment(self._vault_id(method))}"
+        # "any", not "empty": the kernel reads an error's body only when it parses the answer.
+        yield Call.delete(path, expect="any", operation="detach")
 
-    # -- webhooks ----------------------------------------------------------------------------
+    # -- webhooks ------------------------------------------------------------------------------
 
-    def verify_webhook_signature(
-        self, payload: bytes, headers: Mapping[str, str], secret: str | None = None
-    ) -> None:
-        """Check a delivery's ``PAYPAL-*`` signature headers against the raw body.
+    def webhook_secrets(self) -> list[str | None]:
+        """PayPal's "secrets" are webhook ids: ``webhook_id``, then ``webhook_ids``, then the
+        generic ``webhook_secret(s)`` read as ids (``[None]`` when none is configured)."""
+        return [*self.config.all_webhook_ids()] or [None]
 
-        ``secret`` is the **webhook id** to check against (default: the configured
-        ``webhook_id``). Offline by default; ``webhook_verification="postback"`` asks PayPal.
-        Raises :class:`~paywire.InvalidSignature` — and nothing else — on any failure.
+    def op_verify(
+        self, body: bytes, headers: Mapping[str, str], secret: str | None
+    ) -> Operation[None]:
+        """Check a delivery's ``PAYPAL-*`` signature headers against the raw body for the webhook
+        id ``secret`` (``None`` or empty: the current ``webhook_id``).
+
+        The transmission time must lie within ``webhook_tolerance`` ahead and ``webhook_max_age``
+        behind (PayPal's retries keep the original time for three days). Offline, the signing
+        certificate is downloaded — through the kernel, from an allow-listed host — once per URL
+        and cached; ``webhook_verification="postback"`` asks PayPal instead. Raises
+        :class:`~paywire.InvalidSignature` and nothing else.
         """
-        try:
-            self._verify(payload, headers, secret)
-        except paywire.InvalidSignature:
-            raise
-        except Exception as exc:
-            # Whatever went wrong (a certificate server down, a body that is not JSON for the
-            # postback), the delivery is not verified: that is the only thing callers may learn.
-            raise paywire.InvalidSignature(
-                f"the webhook could not be verified ({type(exc).__name__})"
-            ) from None
-
-    def _verify(self, payload: bytes, headers: Mapping[str, str], secret: str | None) -> None:
-        if not isinstance(payload, bytes | bytearray):
+        if not isinstance(body, bytes | bytearray):
             raise paywire.InvalidSignature("the payload must be the raw request body (bytes)")
-        webhook_id = secret if isinstance(secret, str) and secret else self.config.webhook_id
+        webhook_id = secret or self.webhook_secrets()[0]
         if not webhook_id:
             raise paywire.InvalidSignature("no PayPal webhook_id configured")
         signed = read_headers(headers)
         now = self.clock()
-        check_fresh(signed.sent_at, now=now, tolerance=self.config.webhook_tolerance)
+        check_fresh(
+            signed.sent_at,
+            now=now,
+            tolerance=self.config.webhook_tolerance,
+            max_age=self.config.webhook_max_age,
+        )
         check_cert_url(signed.cert_url, self.config.cert_hosts)
         if self.config.webhook_verification == "postback":
-            self._verify_by_postback(bytes(payload), signed, webhook_id)
-            return
-        key = self._certificates.key_for(signed.cert_url, now=utc_now(now))
-        verify_offline(bytes(payload), signed, webhook_id, key)
+            return self._verify_by_postback(bytes(body), signed, webhook_id)
+        certificate = self._certificates.get(signed.cert_url)
+        if certificate is None:
+            return self._verify_downloading(bytes(body), signed, webhook_id, now)
+        verify_offline(bytes(body), signed, webhook_id, certificate.key_at(utc_now(now)))
+        return immediately(None)
 
-    def _download_certificate(self, url: str) -> bytes:
+    def _verify_downloading(
+        self, body: bytes, signed: SignedHeaders, webhook_id: str, now: float
+    ) -> Operation[None]:
+        call = Call.get(
+            signed.cert_url,
+            headers={"Accept": "*/*"},
+            expect="any",
+            authenticate=False,
+            operation="certificate",
+        )
         try:
-            response = self.http.request("GET", url, headers={"Accept": "*/*"})
-        except paywire.PaywireError:
+            reply = yield call
+        except paywire.ProviderError:
             raise paywire.InvalidSignature("the signing certificate could not be fetched") from None
-        if response.status_code != 200:
+        if reply.status != 200:
             raise paywire.InvalidSignature("the signing certificate could not be fetched")
-        return response.content
+        certificate = self._certificates.add(signed.cert_url, reply.content)
+        verify_offline(body, signed, webhook_id, certificate.key_at(utc_now(now)))
 
-    def _verify_by_postback(self, payload: bytes, signed: SignedHeaders, webhook_id: str) -> None:
+    def _verify_by_postback(
+        self, body: bytes, signed: SignedHeaders, webhook_id: str
+    ) -> Operation[None]:
         try:
-            event = json.loads(payload)
-        except (ValueError, UnicodeDecodeError):
+            event = plugin.parse_json_body(body, provider=self.name)
+        except paywire.MalformedWebhook:
             raise paywire.InvalidSignature("the body is not a JSON event") from None
-        body = {
+        request = {
             "auth_algo": signed.auth_algo,
             "cert_url": signed.cert_url,
             "transmission_id": signed.transmission_id,
@@ -745,20 +930,52 @@ class PayPalProvider(paywire.Provider[PayPalConfig]):
             "webhook_id": webhook_id,
             "webhook_event": event,
         }
-        key = paywire.new_idempotency_key()
+        call = Call.post(
+            "/v1/notifications/verify-webhook-signature", json=request, operation="verify"
+        )
         try:
-            response = self._send(
-                "POST",
-                "/v1/notifications/verify-webhook-signature",
-                json_body=body,
-                idempotency_key=key,
-            )
-            answer = self._json(response, key)
-        except paywire.PaywireError:
+            reply = yield call
+        except paywire.ProviderError:
             raise paywire.InvalidSignature("PayPal could not verify the webhook") from None
-        if answer.get("verification_status") != "SUCCESS":
+        if reply.data.get("verification_status") != "SUCCESS":
             raise paywire.InvalidSignature("PayPal says the signature does not match")
 
-    def handle_webhook_event(self, payload: Mapping[str, Any]) -> paywire.WebhookEvent:
-        """Normalize a verified PayPal event (see :mod:`paywire_paypal._events` for the map)."""
-        return normalize_event(self.name, payload)
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> paywire.WebhookEvent:
+        """A verified delivery's JSON event, normalized (see :mod:`paywire_paypal._events`)."""
+        return normalize_event(self.name, plugin.parse_json_body(body, provider=self.name))
+
+
+def _money(
+    value: object, sent: tuple[paywire.Money, Mapping[str, str]] | None = None
+) -> paywire.Money | None:
+    """A PayPal ``Money`` object read exactly; ``None`` when absent. ``sent`` is an amount paywire
+    asked for and how it wrote it: when PayPal answers exactly that, it is the answer."""
+    if value is None:
+        return None
+    money = as_mapping(value)
+    if sent is not None and money == sent[1]:
+        return sent[0]
+    return parse_money(money.get("value"), money.get("currency_code"))
+
+
+def _vault_of(order: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What an order says about the wallet it vaulted (``attributes.vault``), if anything."""
+    wallet = as_mapping(as_mapping(order.get("payment_source")).get("paypal"))
+    return as_mapping(as_mapping(wallet.get("attributes")).get("vault"))
+
+
+def _waiting_on(
+    exc: paywire.AuthenticationRequired, transaction_id: str, action_url: str | None = None
+) -> paywire.AuthenticationRequired:
+    """``exc`` naming what waits for the payer (the order, the setup token) and where to send
+    them, when PayPal's error body did not."""
+    return paywire.AuthenticationRequired(
+        exc.message,
+        provider=exc.provider,
+        transaction_id=exc.transaction_id or transaction_id,
+        action_url=exc.action_url or action_url,
+        raw_code=exc.raw_code,
+        http_status=exc.http_status,
+        request_id=exc.request_id,
+        retryable=exc.retryable,
+    )

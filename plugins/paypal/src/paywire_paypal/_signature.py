@@ -7,6 +7,8 @@ certificate is downloaded only from an allow-listed host, over HTTPS (plain HTTP
 loopback host someone listed on purpose: the sandbox), and must be within its validity dates and
 issued to a ``*.paypal.com`` name. TLS to the PayPal host is what vouches for it.
 
+Nothing here does I/O: the provider downloads a certificate through its HTTP kernel (so it is
+retried, recorded and replayed like every call) and hands the bytes to :class:`CertificateCache`.
 Every function here raises :class:`paywire.InvalidSignature` and nothing else.
 """
 
@@ -18,13 +20,14 @@ import re
 import threading
 import urllib.parse
 import zlib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 import attrs
 
 import paywire
+from paywire import plugin
 
 if TYPE_CHECKING:
     # cryptography is imported when a signature is first checked: loading the plugin (every
@@ -37,10 +40,14 @@ __all__ = [
     "HEADERS",
     "CertificateCache",
     "SignedHeaders",
+    "SigningCertificate",
     "check_cert_url",
+    "check_fresh",
     "crc32_decimal",
+    "load_certificate",
     "read_headers",
     "signed_message",
+    "utc_now",
     "verify_offline",
 ]
 
@@ -107,7 +114,7 @@ def read_headers(headers: Mapping[str, str]) -> SignedHeaders:
         raise paywire.InvalidSignature("headers must be a mapping")
     values: dict[str, str] = {}
     for name in HEADERS:
-        value = paywire.get_header(headers, name)
+        value = plugin.get_header(headers, name)
         if not value or not value.strip():
             raise paywire.InvalidSignature(f"missing {name} header")
         if len(value) > _MAX_HEADER:
@@ -136,10 +143,20 @@ def read_headers(headers: Mapping[str, str]) -> SignedHeaders:
     )
 
 
-def check_fresh(sent_at: datetime, *, now: float, tolerance: float) -> None:
-    """Refuse a transmission time more than ``tolerance`` seconds from ``now``, either way."""
-    if abs(now - sent_at.timestamp()) > tolerance:
-        raise paywire.InvalidSignature("PAYPAL-TRANSMISSION-TIME is outside the tolerance")
+def check_fresh(sent_at: datetime, *, now: float, tolerance: float, max_age: float) -> None:
+    """Refuse a transmission time more than ``tolerance`` seconds ahead of ``now`` or more than
+    ``max_age`` seconds behind it.
+
+    PayPal retries an unanswered delivery for three days, and each retry carries the original
+    transmission's id and time (PayPal signed them), so the window into the past is PayPal's
+    retry window rather than a few minutes; a replay inside it is one more delivery of an event
+    id the webhook processor has seen.
+    """
+    age = now - sent_at.timestamp()
+    if age < -tolerance:
+        raise paywire.InvalidSignature("PAYPAL-TRANSMISSION-TIME lies in the future")
+    if age > max_age:
+        raise paywire.InvalidSignature("PAYPAL-TRANSMISSION-TIME is older than webhook_max_age")
 
 
 def check_cert_url(url: str, trusted_hosts: Collection[str]) -> str:
@@ -174,8 +191,24 @@ def _common_name(cert: x509.Certificate) -> str:
     return value if isinstance(value, str) else value.decode("utf-8", "replace")
 
 
-def load_certificate(pem: bytes, *, now: datetime) -> rsa.RSAPublicKey:
-    """The RSA key of a PEM certificate fit to sign PayPal webhooks at ``now``."""
+@attrs.frozen
+class SigningCertificate:
+    """A PayPal signing certificate, read: its RSA key and the dates it is valid between."""
+
+    key: rsa.RSAPublicKey = attrs.field(repr=False)
+    not_before: datetime
+    not_after: datetime
+
+    def key_at(self, now: datetime) -> rsa.RSAPublicKey:
+        """The key, if the certificate is valid at ``now``."""
+        if not self.not_before <= now <= self.not_after:
+            raise paywire.InvalidSignature("the signing certificate is not valid now")
+        return self.key
+
+
+def load_certificate(pem: bytes) -> SigningCertificate:
+    """A PEM certificate issued to a ``*.paypal.com`` name with an RSA key (its dates are checked
+    at each use: :meth:`SigningCertificate.key_at`)."""
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -189,50 +222,40 @@ def load_certificate(pem: bytes, *, now: datetime) -> rsa.RSAPublicKey:
         key = cert.public_key()
     except (ValueError, TypeError):
         raise paywire.InvalidSignature("the signing certificate cannot be read") from None
-    if not not_before <= now <= not_after:
-        raise paywire.InvalidSignature("the signing certificate is not valid now")
     if not (common_name == "paypal.com" or common_name.endswith(".paypal.com")):
         raise paywire.InvalidSignature("the signing certificate is not issued to PayPal")
     if not isinstance(key, rsa.RSAPublicKey):
         raise paywire.InvalidSignature("the signing certificate holds no RSA key")
-    return key
-
-
-@attrs.frozen
-class _Entry:
-    pem: bytes = attrs.field(repr=False)
+    return SigningCertificate(key, not_before, not_after)
 
 
 class CertificateCache:
-    """Certificates already downloaded, by URL (a few at most: PayPal rotates them rarely).
+    """Signing certificates already downloaded, by URL (a few at most: PayPal rotates them
+    rarely). Only a certificate that could be read is kept; its dates are checked at each use,
+    so an expired one is never trusted because it was cached. Safe to share between threads."""
 
-    ``fetch(url)`` downloads one (through the provider's HTTP client, so record/replay and the
-    retry policy apply) and returns its bytes or raises :class:`InvalidSignature`. Validity is
-    checked at every use, so an expired certificate is never trusted because it was cached.
-    """
-
-    def __init__(self, fetch: Callable[[str], bytes], *, size: int = _CACHE_SIZE) -> None:
-        self._fetch = fetch
+    def __init__(self, *, size: int = _CACHE_SIZE) -> None:
         self._size = size
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, SigningCertificate] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def key_for(self, url: str, *, now: datetime) -> rsa.RSAPublicKey:
-        """The public key of the certificate at ``url`` (already allow-listed by the caller)."""
+    def get(self, url: str) -> SigningCertificate | None:
+        """The certificate downloaded from ``url`` before, if any."""
         with self._lock:
-            entry = self._entries.get(url)
-        if entry is not None:
-            return load_certificate(entry.pem, now=now)
-        pem = self._fetch(url)
-        key = load_certificate(pem, now=now)  # only a usable certificate is cached
+            return self._entries.get(url)
+
+    def add(self, url: str, pem: bytes) -> SigningCertificate:
+        """Read ``pem`` (downloaded from ``url``) and keep it; raises what
+        :func:`load_certificate` raises, keeping nothing."""
+        certificate = load_certificate(pem)
         with self._lock:
-            if len(self._entries) >= self._size:
+            if url not in self._entries and len(self._entries) >= self._size:
                 self._entries.pop(next(iter(self._entries)))
-            self._entries[url] = _Entry(pem)
-        return key
+            self._entries[url] = certificate
+        return certificate
 
 
 def verify_offline(
