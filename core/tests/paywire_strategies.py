@@ -189,6 +189,7 @@ webhook_events = st.builds(
     customer_id=optional_text,
     session_id=optional_text,
     data=st.dictionaries(st.text(max_size=8), json_values(), max_size=4),
+    method_saved=st.booleans(),
 )
 
 #: Every normalized type with a strategy for it.

@@ -50,6 +50,7 @@ from paywire.plugin import (
     KernelProvider,
     Operation,
     Reply,
+    UnexpectedAnswer,
     derived_key,
     encode_form,
     hmac_sha256_hex,
@@ -109,7 +110,7 @@ class KToy(KernelProvider[KConfig]):
     currency_rules: ClassVar[CurrencyRules] = RULES
     default_base_url: ClassVar[str] = "https://api.ktoy.invalid"
     request_id_header: ClassVar[str | None] = "X-Request-Id"
-    error_rules = (
+    error_rules: ClassVar[tuple[ErrorRule, ...]] = (
         ErrorRule(AuthenticationRequired, codes=frozenset({"needs_3ds"})),
         ErrorRule(CardDeclined, codes=frozenset({"declined", "stolen"}), statuses=frozenset({402})),
         ErrorRule(CardDeclined, message=r"card (was )?refused"),  # a provider without codes
@@ -695,3 +696,136 @@ def test_errors_reported_inside_a_successful_answer_use_the_same_table() -> None
     refused = provider.error_from(ErrorInfo(message="The card was refused by sk_test_abcdefgh"))
     assert type(refused) is CardDeclined
     assert "sk_test_abcdefgh" not in str(refused)
+
+
+class Strict(KToy):
+    """Operations that read answers the way real plugins do."""
+
+    error_rules: ClassVar[tuple[ErrorRule, ...]] = (
+        *KToy.error_rules,
+        ErrorRule(OutcomeUnknown, codes=frozenset({"in_progress"})),
+    )
+
+    def op_refund(
+        self,
+        transaction_id: str,
+        amount: Money | None,
+        *,
+        reason: str | None,
+        metadata: Mapping[str, str],
+        key: str,
+    ) -> Operation[Any]:
+        if transaction_id == "bug":
+            raise KeyError("the plugin's own mistake, before any request")
+        reply = yield Call.post("/refunds", json={"charge": transaction_id}, key=key)
+        if "status" not in reply.data:
+            raise UnexpectedAnswer("the refund has no status")
+        return reply.data["id"]  # a KeyError when the answer lacks it
+
+    def op_method_details(self, method: SavedPaymentMethod) -> Operation[PaymentMethodInfo]:
+        reply = yield Call.get("/methods", params={"id": method.id, "expand": ["card", "customer"]})
+        return PaymentMethodInfo(self.name, reply.data["card"]["id"], "card")
+
+    def op_detach(self, method: SavedPaymentMethod, *, key: str) -> Operation[None]:
+        yield Call.delete(f"/methods/{method.id}", expect="empty")
+
+    def op_verify(
+        self, body: bytes, headers: Mapping[str, str], secret: str | None
+    ) -> Operation[None]:
+        # A check that fetches something first (PayPal's certificate): it goes through a driver.
+        reply = yield Call.get("/keys", authenticate=False)
+        if reply.data.get("secret") != secret:
+            raise InvalidSignature("not signed with that key")
+
+
+def _strict(api: Api, **settings: Any) -> Strict:
+    provider = Strict.create(
+        KConfig(api_key=Secret("sk_test_ktoy0000"), **settings),
+        transport=httpx.MockTransport(api),
+    )
+    provider.http._sleep = lambda _: None
+    return provider
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (_ok(id="re_1"), OutcomeUnknown),  # no status: UnexpectedAnswer after a POST
+        (_ok(status="pending"), OutcomeUnknown),  # no id: a KeyError reading it
+    ],
+)
+def test_an_answer_without_what_the_provider_documents(
+    answer: httpx.Response, expected: type[Exception]
+) -> None:
+    provider = _strict(Api({("POST", "/refunds"): [answer]}))
+    with pytest.raises(expected) as caught:
+        provider.create_refund("ch_1", idempotency_key="rk")
+    assert caught.value.idempotency_key == "rk"  # type: ignore[attr-defined]
+    assert "unexpected answer from ktoy to POST /refunds" in str(caught.value)
+    with pytest.raises(KeyError, match="own mistake"):  # nothing read yet: not the answer's
+        provider.create_refund("bug")
+    reads = _strict(Api({("GET", "/methods"): [_ok(card={"no": "id"})]}))
+    with pytest.raises(ProviderUnavailable, match="GET /methods"):
+        reads.get_payment_method_details(METHOD)
+
+
+def test_nested_query_parameters_are_written_with_brackets() -> None:
+    api = Api({("GET", "/methods"): [_ok(card={"id": "pm_1"})]})
+    _strict(api).get_payment_method_details(METHOD)
+    assert api.requests[-1].url.query == b"id=pm_1&expand%5B0%5D=card&expand%5B1%5D=customer"
+
+
+def test_error_bodies_are_read_even_when_no_body_was_expected() -> None:
+    gone = httpx.Response(400, json={"error": {"code": "missing", "message": "no such method"}})
+    with pytest.raises(NotFound) as caught:
+        _strict(Api({("DELETE", "/methods/pm_1"): [gone]})).detach_payment_method(METHOD)
+    assert caught.value.raw_code == "missing"
+
+
+def test_an_in_progress_rule_is_outcome_unknown_with_the_key() -> None:
+    busy = httpx.Response(409, json={"error": {"code": "in_progress", "message": "still going"}})
+    with pytest.raises(OutcomeUnknown) as caught:
+        _strict(Api({("POST", "/refunds"): [busy]})).create_refund("ch_1", idempotency_key="k9")
+    assert caught.value.idempotency_key == "k9"
+    assert caught.value.raw_code == "in_progress"
+
+
+def test_a_request_id_named_in_the_body_is_kept() -> None:
+    class BodyIds(Strict):
+        def read_error(self, reply: Reply) -> ErrorInfo:
+            return attrs.evolve(super().read_error(reply), request_id="dbg_7")
+
+    provider = BodyIds.create(
+        KConfig(api_key=Secret("k")),
+        transport=httpx.MockTransport(Api({("POST", "/refunds"): [httpx.Response(422)]})),
+    )
+    with pytest.raises(InvalidRequest) as caught:
+        provider.create_refund("ch_1")
+    assert caught.value.request_id == "dbg_7"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_verification_that_fetches_goes_through_the_driver(mode: str) -> None:
+    api = Api({("GET", "/keys"): [_ok(secret="s1")]})
+    provider = _strict(api, webhook_secret="s0", webhook_secrets=("s1",))
+
+    def verify() -> None:
+        if mode == "sync":
+            provider.verify_webhook(b"{}", {})
+        else:
+            asyncio.run(provider.verify_webhook_async(b"{}", {}))
+
+    verify()  # the second configured secret is the one the fetched key names
+    assert len(api.sent("/keys")) == 2
+    failing = _strict(Api({("GET", "/keys"): [httpx.Response(503)]}), webhook_secret="s0")
+    with pytest.raises(InvalidSignature, match="could not be verified"):
+        failing.verify_webhook(b"{}", {})
+
+
+def test_only_saved_methods_are_saved_payment_methods() -> None:
+    used = WebhookEvent("ktoy", "e", EventType.PAYMENT_SUCCEEDED, "paid", payment_method_id="pm_1")
+    assert used.saved_payment_method is None  # a one-off payment names the method it used
+    saved = attrs.evolve(used, method_saved=True, customer_id="cus_1")
+    assert saved.saved_payment_method == SavedPaymentMethod("ktoy", "pm_1", "cus_1")
+    for kind in (EventType.SETUP_COMPLETED, EventType.PAYMENT_METHOD_ATTACHED):
+        assert attrs.evolve(used, type=kind).saved_payment_method is not None

@@ -35,6 +35,7 @@ class EventFields(TypedDict, total=False):
     payment_method_id: str | None
     customer_id: str | None
     session_id: str | None
+    method_saved: bool
 
 
 #: How an event's type is decided: a fixed type, or a function of the event's object.
@@ -118,6 +119,8 @@ class EventRules(Mapping[str, EventRule]):
             ) from None
         check_text(event_id, "the event id", provider=self.provider)
         check_text(raw_type, "the event type", provider=self.provider)
+        if not isinstance(fields.get("method_saved", False), bool):
+            raise MalformedWebhook(f"malformed {self.provider} {raw_type} event (method_saved)")
         for name in _TEXT_FIELDS:
             value = fields.get(name)
             if value is not None and not isinstance(value, str):

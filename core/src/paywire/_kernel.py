@@ -44,6 +44,7 @@ from paywire._errors import (
     MalformedWebhook,
     NotFound,
     OutcomeUnknown,
+    PaywireError,
     ProviderError,
     ProviderUnavailable,
     RateLimited,
@@ -75,6 +76,7 @@ __all__ = [
     "KernelProvider",
     "Operation",
     "Reply",
+    "UnexpectedAnswer",
     "derived_key",
     "encode_form",
     "immediately",
@@ -84,6 +86,7 @@ T = TypeVar("T")
 
 #: What an operation is: a generator of calls, answered with replies, returning its result.
 Operation = Generator["Call", "Reply", T]
+
 
 _NO_BODY: Final = object()
 
@@ -191,6 +194,7 @@ class ErrorInfo:
     codes: frozenset[str] = frozenset()
     transaction_id: str | None = None
     action_url: str | None = None
+    request_id: str | None = None
 
     def all_codes(self) -> frozenset[str]:
         """``codes`` with ``code``."""
@@ -226,6 +230,19 @@ class ErrorRule:
             self.message is not None
             and not re.search(self.message, info.message or "", re.IGNORECASE)
         )
+
+
+class UnexpectedAnswer(Exception):
+    """Raise from an operation when an answer lacks what the provider documents (an id, a
+    link, a status): the kernel turns it into :class:`~paywire.OutcomeUnknown` with the
+    operation's key when the last request could have changed something, and into
+    :class:`~paywire.ProviderUnavailable` when it was a read. A ``KeyError``, ``TypeError``,
+    ``ValueError``, ``AttributeError`` or ``IndexError`` escaping an operation while it reads an
+    answer is treated the same way."""
+
+
+# Exceptions that mean "the answer did not have the shape the operation expected".
+_READING_ERRORS = (UnexpectedAnswer, KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
 def immediately(value: T) -> Operation[T]:
@@ -462,19 +479,18 @@ class KernelProvider(Provider[ConfigT]):
     def run(self, operation: Operation[T], *, key: str | None = None) -> T:
         """Run ``operation`` to its result with the sync client. ``key`` is the operation's
         idempotency key, which an :class:`~paywire.OutcomeUnknown` carries."""
-        from paywire._http import drive
-
-        return drive(self.http, self._steps(operation, key))
+        result: T = _http().drive(self.http, self._steps(operation, key))
+        return result
 
     async def run_async(self, operation: Operation[T], *, key: str | None = None) -> T:
         """:meth:`run`, with the running event loop's async client."""
-        from paywire._http import drive_async
-
-        return await drive_async(self.http, self._steps(operation, key))
+        result: T = await _http().drive_async(self.http, self._steps(operation, key))
+        return result
 
     def _steps(self, operation: Operation[T], key: str | None) -> Steps[T]:
         reply: Reply | None = None
         failure: ProviderError | None = None
+        last: Call | None = None
         while True:
             try:
                 call = operation.send(reply) if failure is None else operation.throw(failure)  # type: ignore[arg-type]
@@ -482,11 +498,32 @@ class KernelProvider(Provider[ConfigT]):
                 return stop.value  # type: ignore[no-any-return]
             except OutcomeUnknown as exc:
                 raise self._rekeyed(exc, key) from None
-            reply, failure = None, None
+            except PaywireError:
+                raise
+            except _READING_ERRORS as exc:
+                if last is None:
+                    raise  # nothing was read yet: the operation's own mistake
+                raise self._unexpected(last, reply, key, exc) from None
+            reply, failure, last = None, None, call
             try:
                 reply = yield from self._perform(call, key)
             except ProviderError as exc:
                 failure = exc
+
+    def _unexpected(
+        self, call: Call, reply: Reply | None, key: str | None, exc: Exception
+    ) -> ProviderError:
+        """The error for an answer the operation could not read (``exc`` says why)."""
+        detail = str(exc) if isinstance(exc, UnexpectedAnswer) else type(exc).__name__
+        text = f"unexpected answer from {self.name} to {call.describe()} ({detail})"
+        common: dict[str, Any] = {
+            "provider": self.name,
+            "http_status": None if reply is None else reply.status,
+            "request_id": None if reply is None else reply.request_id,
+        }
+        if call.repeatable or call.method.upper() in ("GET", "HEAD"):
+            return ProviderUnavailable(redact(text), **common)
+        return OutcomeUnknown(redact(text), idempotency_key=key, **common)
 
     def _rekeyed(self, exc: OutcomeUnknown, key: str | None) -> OutcomeUnknown:
         """``exc`` carrying the operation's key (a step's own key is not what to retry with)."""
@@ -543,11 +580,16 @@ class KernelProvider(Provider[ConfigT]):
             headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
         elif call.json is not _NO_BODY:
             json_body = call.json
+        params: Any = call.params
+        if params is not None and any(
+            isinstance(v, Mapping | list | tuple) for v in params.values()
+        ):
+            params = self.encode_form(params)  # nested query parameters, written like forms
         return self.http.build_request(
             call.method,
             call.path,
             headers=headers,
-            params=call.params,
+            params=params,
             json=json_body,
             content=content,
         )
@@ -555,7 +597,8 @@ class KernelProvider(Provider[ConfigT]):
     def _reply(self, response: httpx.Response, call: Call) -> Reply:
         content = response.content
         data: Any = None
-        if content and call.expect != "empty":
+        # An error's body is read whatever the call expects: read_error needs it.
+        if content and (call.expect != "empty" or response.status_code >= 400):
             try:
                 data = _json.loads(content)
             except (ValueError, RecursionError):
@@ -599,7 +642,11 @@ class KernelProvider(Provider[ConfigT]):
                 message, retry_after=parse_retry_after(reply.headers.get("Retry-After")), **common
             )
         return self.error_from(
-            info, status=reply.status, operation=call.operation, request_id=reply.request_id
+            info,
+            status=reply.status,
+            operation=call.operation,
+            request_id=reply.request_id,
+            idempotency_key=key,
         )
 
     def error_from(
@@ -609,15 +656,20 @@ class KernelProvider(Provider[ConfigT]):
         status: int | None = None,
         operation: str = "other",
         request_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> ProviderError:
         """The paywire error the provider's :attr:`error_rules` give for what ``info`` says (the
         first matching rule; else by HTTP ``status``: 401/403 → AuthenticationFailed, 404 →
         NotFound, anything else → InvalidRequest). For failures the provider reports inside a
-        successful answer (a failed payment object), call it from the operation and raise it."""
+        successful answer (a failed payment object), call it from the operation and raise it.
+        A rule may name :class:`~paywire.OutcomeUnknown` (a provider's "a request with this key
+        is still in progress"): it carries ``idempotency_key``."""
         message, common = self._error_parts(info, status, request_id)
         code = status or 0
         for rule in self.error_rules:
             if rule.matches(info, code, operation):
+                if issubclass(rule.error, OutcomeUnknown):
+                    return rule.error(message, idempotency_key=idempotency_key, **common)
                 return self._build(rule.error, message, info, rule.retryable, common)
         if code in (401, 403):
             return AuthenticationFailed(message, **common)
@@ -633,7 +685,7 @@ class KernelProvider(Provider[ConfigT]):
             "provider": self.name,
             "raw_code": info.code,
             "http_status": status,
-            "request_id": request_id,
+            "request_id": request_id or info.request_id,
         }
         return redact(text, self.config.secrets()), common
 
@@ -653,8 +705,6 @@ class KernelProvider(Provider[ConfigT]):
                 retryable=retryable,
                 **common,
             )
-        if issubclass(error, OutcomeUnknown):
-            raise TypeError("OutcomeUnknown is the kernel's to raise, not an error rule's")
         return error(message, retryable=retryable, **common)
 
     # -- the public operations -----------------------------------------------------------------
@@ -851,25 +901,40 @@ class KernelProvider(Provider[ConfigT]):
         """See :meth:`paywire.Provider.verify_webhook_signature` (``secret`` defaults to the
         current configured one)."""
         if secret is None:
-            secret = self.webhook_secrets()[0]
-        self._verified(lambda: self.run(self.op_verify(payload, headers, secret)))
+            secret = self._secrets()[0]
+        self._verified(lambda: self._verify_once(payload, headers, secret))
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
         """See :meth:`paywire.Provider.verify_webhook`."""
         failure: InvalidSignature | None = None
-        for secret in self.webhook_secrets():
+        for secret in self._secrets():
             try:
-                self._verified(lambda s=secret: self.run(self.op_verify(body, headers, s)))  # type: ignore[misc]
+                self._verified(lambda s=secret: self._verify_once(body, headers, s))  # type: ignore[misc]
             except InvalidSignature as exc:
                 failure = exc
                 continue
             return
         raise failure or InvalidSignature("no webhook secret configured")
 
+    def _secrets(self) -> Sequence[str | None]:
+        # The configuration is frozen: the secrets are read (and revealed) once.
+        found: Sequence[str | None] | None = self.__dict__.get("_paywire_secrets")
+        if found is None:
+            found = self.__dict__["_paywire_secrets"] = tuple(self.webhook_secrets())
+        return found
+
+    def _verify_once(self, body: bytes, headers: Mapping[str, str], secret: str | None) -> None:
+        op = self.op_verify(body, headers, secret)
+        try:
+            first = next(op)
+        except StopIteration:
+            return  # a check without I/O (the usual HMAC): no driver needed
+        self.run(_resumed(op, first))
+
     async def verify_webhook_async(self, body: bytes, headers: Mapping[str, str]) -> None:
         """See :meth:`paywire.Provider.verify_webhook`."""
         failure: InvalidSignature | None = None
-        for secret in self.webhook_secrets():
+        for secret in self._secrets():
             try:
                 await self.run_async(self.op_verify(body, headers, secret))
             except InvalidSignature as exc:
@@ -926,10 +991,39 @@ class KernelProvider(Provider[ConfigT]):
         return await self.run_async(self.op_follow_up(event))
 
 
-def _key(given: str | None) -> str:
-    from paywire._http import new_idempotency_key
+def _http() -> Any:
+    """The HTTP module, imported on first use (loading a plugin must not import httpx)."""
+    global _HTTP  # noqa: PLW0603 - a one-time lazy import
+    if _HTTP is None:
+        import paywire._http as module
 
-    return given or new_idempotency_key()
+        _HTTP = module
+    return _HTTP
+
+
+_HTTP: Any = None
+
+
+def _key(given: str | None) -> str:
+    return given or _http().new_idempotency_key()
+
+
+def _resumed(operation: Operation[T], first: Call) -> Operation[T]:
+    """``operation`` once its first call has been taken from it, as an operation again."""
+    call = first
+    while True:
+        try:
+            reply = yield call
+        except ProviderError as exc:
+            try:
+                call = operation.throw(exc)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            continue
+        try:
+            call = operation.send(reply)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
 
 
 def _setup_key(source: object) -> str:

@@ -259,6 +259,8 @@ class WebhookEvent:
 
     ``id`` is the provider's event id (the deduplication key with ``provider``); ``raw_type`` is
     the provider's own event name and ``data`` the provider's event object, JSON-safe.
+    ``method_saved`` says that ``payment_method_id`` was saved for later charges (a checkout
+    with ``save_payment_method``); setup and attach events say so by their type.
     """
 
     provider: str
@@ -274,15 +276,22 @@ class WebhookEvent:
     customer_id: str | None = None
     session_id: str | None = None
     data: Mapping[str, Any] = attrs.field(factory=dict)
+    method_saved: bool = False
 
     @property
     def saved_payment_method(self) -> SavedPaymentMethod | None:
-        """The saved method this event names (a ``SETUP_COMPLETED`` event's new method, a
-        checkout that saved one), ready for ``charge_payment_method``; ``None`` when it names
-        none."""
+        """The method this event says was saved for later charges, ready for
+        ``charge_payment_method``: a ``SETUP_COMPLETED`` or ``PAYMENT_METHOD_ATTACHED`` event's
+        method, or one a checkout saved (the provider sets ``method_saved``). ``None`` otherwise
+        — a one-off payment names the method it used, which was not saved."""
         if not self.payment_method_id:
             return None
+        if not (self.method_saved or self.type in _SAVING):
+            return None
         return SavedPaymentMethod(self.provider, self.payment_method_id, self.customer_id)
+
+
+_SAVING = frozenset({EventType.SETUP_COMPLETED, EventType.PAYMENT_METHOD_ATTACHED})
 
 
 @attrs.frozen

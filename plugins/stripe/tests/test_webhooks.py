@@ -224,7 +224,11 @@ def test_payment_event_fields(provider: StripeProvider) -> None:
     assert normalized.transaction_id == "pi_3PgafyB7WZ01zgkW1Sjxs0Jo"
     assert normalized.payment_method_id == "pm_1Pgc75B7WZ01zgkWlHVgdEGJ"
     assert normalized.customer_id == "cus_QXg1hqf4jFNsqG"
-    assert normalized.saved_payment_method == paywire.SavedPaymentMethod(
+    # A one-off payment names the card it used; it did not keep it.
+    assert normalized.saved_payment_method is None
+    keeping = objects()["payment_intent"](setup_future_usage="off_session")
+    kept = parse(provider, event("payment_intent.succeeded", keeping))
+    assert kept.saved_payment_method == paywire.SavedPaymentMethod(
         "stripe", "pm_1Pgc75B7WZ01zgkWlHVgdEGJ", "cus_QXg1hqf4jFNsqG"
     )
     assert normalized.refund_id is None

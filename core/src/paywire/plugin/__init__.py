@@ -16,6 +16,7 @@ What is here:
 - the operation kernel: :class:`KernelProvider` (a provider whose operations are generators of
   :class:`Call`\\ s answered with :class:`Reply`\\ s, run sync and async by the kernel),
   :data:`Operation`, :class:`ErrorRule` / :class:`ErrorInfo` (the error table),
+  :class:`UnexpectedAnswer` (an answer without what the provider documents),
   :func:`derived_key`, :func:`encode_form`, :func:`immediately`;
 - event normalization tables: :class:`EventRules`, :class:`EventRule`, :class:`EventFields`;
 - webhook bodies: :func:`parse_json_body`, :func:`parse_form_body`, :func:`check_text`,
@@ -48,6 +49,7 @@ from paywire._kernel import (
     KernelProvider,
     Operation,
     Reply,
+    UnexpectedAnswer,
     derived_key,
     encode_form,
     immediately,
@@ -98,6 +100,7 @@ __all__ = [
     "ProviderConfig",
     "Reply",
     "RetryPolicy",
+    "UnexpectedAnswer",
     "accepts_saved_methods",
     "check_text",
     "derived_key",

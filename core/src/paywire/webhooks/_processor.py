@@ -483,5 +483,7 @@ def _to_json(event: WebhookEvent, payload: Mapping[str, Any]) -> str:
         value = getattr(event, name)
         if value is not None:
             doc[name] = value
+    if event.method_saved:
+        doc["method_saved"] = True
     doc["data"] = data
     return _encode(doc)

@@ -66,6 +66,14 @@ IN_PROGRESS_ISSUE: Final = "PREVIOUS_REQUEST_IN_PROGRESS"
 #: PayPal's error table, first match wins (5xx and 429 are the kernel's; unmatched 401/403 are
 #: ``AuthenticationFailed``, 404 ``NotFound``, the rest ``InvalidRequest``).
 ERROR_RULES: Final = (
+    # A request with this PayPal-Request-Id is still running (it outlasted the kernel's
+    # retries, which PayPal's retry advice asks for): its outcome is unknown, and asking again
+    # with the same key will tell. The kernel gives it the operation's key.
+    plugin.ErrorRule(
+        paywire.OutcomeUnknown,
+        codes=frozenset({IN_PROGRESS_ISSUE}),
+        statuses=frozenset({409}),
+    ),
     # The token endpoint refusing the client credentials (400 invalid_client, 401 …).
     plugin.ErrorRule(
         paywire.AuthenticationFailed,

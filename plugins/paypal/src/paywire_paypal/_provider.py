@@ -30,12 +30,11 @@ from paywire import (
     SessionStatus,
     plugin,
 )
-from paywire.plugin import Call, Operation, Reply, derived_key, immediately
+from paywire.plugin import Call, Operation, Reply, UnexpectedAnswer, derived_key, immediately
 from paywire_paypal._config import LIVE_BASE_URL, PayPalConfig
 from paywire_paypal._currency import PAYPAL_CURRENCY_RULES, money_fields, parse_money
 from paywire_paypal._errors import (
     ERROR_RULES,
-    IN_PROGRESS_ISSUE,
     payer_action_url,
     read_error,
     retry_advice,
@@ -55,6 +54,8 @@ from paywire_paypal._signature import (
 
 if TYPE_CHECKING:
     from paywire.plugin import HttpClient
+
+_LACKS: Final = "PayPal's answer lacks what paywire needs"
 
 __all__ = ["REQUEST_ID_HEADER", "PayPalProvider"]
 
@@ -247,40 +248,6 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _keyed(self, call: Call) -> Operation[Reply]:
-        """Send a call that carries a ``PayPal-Request-Id``. A 409 ``PREVIOUS_REQUEST_IN_PROGRESS``
-        that outlasts the kernel's retries means the first request with that id is still
-        running: its outcome is unknown, and asking again with the key will tell."""
-        try:
-            return (yield call)
-        except paywire.InvalidRequest as exc:
-            if exc.http_status != 409 or exc.raw_code != IN_PROGRESS_ISSUE:
-                raise
-            raise paywire.OutcomeUnknown(
-                f"PayPal is still working on an earlier request with this key ({exc.message})",
-                provider=self.name,
-                idempotency_key=None,  # the kernel puts the operation's key here
-                raw_code=exc.raw_code,
-                http_status=exc.http_status,
-                request_id=exc.request_id,
-            ) from None
-
-    def _unexpected(self, reply: Reply, what: str, *, changes: bool) -> paywire.ProviderError:
-        """The error for a JSON answer without what paywire needs: as the kernel does for an
-        unreadable one — unknown outcome when the request may have changed something."""
-        text = f"PayPal's answer to {what} lacks what paywire needs"
-        if changes:
-            return paywire.OutcomeUnknown(
-                text,
-                provider=self.name,
-                idempotency_key=None,  # the kernel puts the operation's key here
-                http_status=reply.status,
-                request_id=reply.request_id,
-            )
-        return paywire.ProviderUnavailable(
-            text, provider=self.name, http_status=reply.status, request_id=reply.request_id
-        )
-
     def _experience(self, success_url: str, cancel_url: str) -> dict[str, Any]:
         experience: dict[str, Any] = {
             "return_url": success_url,
@@ -388,12 +355,12 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
             key=_request_id(key),
             operation="checkout",
         )
-        reply = yield from self._keyed(call)
+        reply = yield call
         order = reply.data
         order_id = str_or_none(order.get("id"))
         url = payer_action_url(order)
         if order_id is None or url is None:
-            raise self._unexpected(reply, "creating an order", changes=True)
+            raise UnexpectedAnswer(f"{_LACKS} (creating an order)")
         return paywire.CheckoutSession(
             provider=self.name,
             id=order_id,
@@ -452,7 +419,7 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
             operation="capture",
         )
         try:
-            return (yield from self._keyed(call))
+            return (yield call)
         except paywire.AuthenticationRequired as exc:
             raise _waiting_on(exc, order_id) from None
         except paywire.InvalidRequest as exc:
@@ -499,12 +466,14 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
             )
             return None
         vault = _vault_of(reply.data)
+        vaulted = str_or_none(vault.get("id"))
         return attrs.evolve(
             event,
             transaction_id=capture.id,
-            payment_method_id=event.payment_method_id or str_or_none(vault.get("id")),
+            payment_method_id=event.payment_method_id or vaulted,
             customer_id=event.customer_id
             or str_or_none(as_mapping(vault.get("customer")).get("id")),
+            method_saved=event.method_saved or vaulted is not None,
         )
 
     def _charge_result(
@@ -560,7 +529,7 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
         except paywire.InvalidAmount:
             amount = None
         if capture_id is None or status not in _CAPTURE_STATUS or amount is None:
-            raise self._unexpected(reply, "the capture", changes=True)
+            raise UnexpectedAnswer(f"{_LACKS} (the capture)")
         vault = _vault_of(order)
         return paywire.ChargeResult(
             provider=self.name,
@@ -606,12 +575,12 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
         call = Call.post(
             "/v3/vault/setup-tokens", json=body, key=_request_id(key), operation="setup"
         )
-        reply = yield from self._keyed(call)
+        reply = yield call
         token = reply.data
         token_id = str_or_none(token.get("id"))
         url = payer_action_url(token)
         if token_id is None or url is None:
-            raise self._unexpected(reply, "creating a setup token", changes=True)
+            raise UnexpectedAnswer(f"{_LACKS} (creating a setup token)")
         return paywire.SetupSession(
             provider=self.name,
             id=token_id,
@@ -671,13 +640,13 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
             "/v3/vault/payment-tokens", json=body, key=_request_id(key), operation="setup"
         )
         try:
-            reply = yield from self._keyed(call)
+            reply = yield call
         except paywire.AuthenticationRequired as exc:
             raise _waiting_on(exc, token_id, session.url if session else None) from None
         token = reply.data
         payment_token = str_or_none(token.get("id"))
         if payment_token is None:
-            raise self._unexpected(reply, "creating a payment token", changes=True)
+            raise UnexpectedAnswer(f"{_LACKS} (creating a payment token)")
         customer_id = str_or_none(as_mapping(token.get("customer")).get("id"))
         return paywire.SavedPaymentMethod(self.name, payment_token, customer_id)
 
@@ -724,7 +693,7 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
             operation="charge",
         )
         try:
-            reply = yield from self._keyed(call)
+            reply = yield call
         except paywire.InvalidRequest as exc:
             if exc.raw_code != "MISMATCHED_VAULT_ID_TO_PAYMENT_SOURCE":
                 raise
@@ -744,7 +713,7 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
                 key=_step_key(key, "card"),
                 operation="charge",
             )
-            reply = yield from self._keyed(call)
+            reply = yield call
         return self._charge_result(reply, method.id, invoice_id, (amount, unit["amount"]))
 
     # -- refunds -------------------------------------------------------------------------------
@@ -781,7 +750,7 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
             call = Call.post(
                 path, headers={**_JSON, **_PREFER_FULL}, key=_request_id(key), operation="refund"
             )
-        reply = yield from self._keyed(call)
+        reply = yield call
         refund = reply.data
         refund_id = str_or_none(refund.get("id"))
         status = str_or_none(refund.get("status")) or ""
@@ -790,7 +759,7 @@ class PayPalProvider(plugin.KernelProvider[PayPalConfig]):
         except paywire.InvalidAmount:
             refunded = None
         if refund_id is None or status not in _REFUND_STATUS or refunded is None:
-            raise self._unexpected(reply, "the refund", changes=True)
+            raise UnexpectedAnswer(f"{_LACKS} (the refund)")
         return paywire.RefundResult(
             provider=self.name,
             id=refund_id,

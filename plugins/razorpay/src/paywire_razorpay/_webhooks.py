@@ -130,12 +130,16 @@ def _read(entities: Mapping[str, Any]) -> _Event:
 
 def _payment(entities: Mapping[str, Any]) -> EventFields:
     event = _read(entities)
+    token = event.token_id()
     return {
         "invoice_id": event.invoice_id(),
         "amount": _money(event.payment),
         "transaction_id": _text(event.payment, "id"),
-        "payment_method_id": event.token_id(),
+        "payment_method_id": token,
         "customer_id": event.customer_id(),
+        # A payment on a token is made with a saved card (a recurring charge, or the
+        # registration payment that saved it).
+        "method_saved": token is not None,
     }
 
 

@@ -501,7 +501,9 @@ class StripeProvider(KernelProvider[StripeConfig]):
             return None
         if saved is None:
             return None
-        return attrs.evolve(event, payment_method_id=saved.id, customer_id=saved.customer_id)
+        return attrs.evolve(
+            event, payment_method_id=saved.id, customer_id=saved.customer_id, method_saved=True
+        )
 
     def _saved_by_checkout(self, event: WebhookEvent) -> Operation[SavedPaymentMethod | None]:
         # Only a payment for a customer can have saved its card; its PaymentIntent says whether

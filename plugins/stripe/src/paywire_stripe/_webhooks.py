@@ -92,6 +92,8 @@ def _payment_intent(obj: Mapping[str, Any]) -> EventFields:
         "transaction_id": ref(obj, "id"),
         "payment_method_id": ref(obj, "payment_method"),
         "customer_id": ref(obj, "customer"),
+        # A payment that keeps its card for later says so; a one-off payment's card is not saved.
+        "method_saved": obj.get("setup_future_usage") is not None,
     }
 
 
