@@ -286,7 +286,8 @@ class Cassette:
         """``text`` with real origins replaced by placeholders and known secrets redacted."""
         for real, placeholder in self.origins.items():
             text = text.replace(real, placeholder)
-        for secret in (*self.secrets, *self.learned):
+        # Longest first: a credential that contains another is redacted whole.
+        for secret in sorted({*self.secrets, *self.learned}, key=len, reverse=True):
             if len(secret) >= 4:
                 text = text.replace(secret, REDACTED)
         return text

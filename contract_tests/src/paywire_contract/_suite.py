@@ -410,10 +410,13 @@ class ProviderContractSuite:
             lambda: env.ops.charge_payment_method(method, amount, idempotency_key=key),
         )
 
-    def _charge_path(self, env: ContractEnv, method: SavedPaymentMethod, amount: Money) -> str:
-        """The fault glob of the request a charge makes last (learned from a warm-up charge)."""
+    def _charge_path(
+        self, env: ContractEnv, method: SavedPaymentMethod, amount: Money, warmup: str
+    ) -> str:
+        """The fault glob of the request a charge makes last (learned from a warm-up charge
+        with the key ``warmup``)."""
         start = len(env.http.requests)
-        self._charge_once(env, method, amount, "contract-fault-warmup")
+        self._charge_once(env, method, amount, warmup)
         posts = [r for r in env.http.requests[start:] if r.method == "POST"]
         check(bool(posts), "charge_payment_method sent no POST request")
         return env.fault_path(posts[-1])
@@ -1289,7 +1292,7 @@ class ProviderContractSuite:
             pytest.skip("live mode: faults can only be injected into the sandbox")
         method = self._method(env, "succeeds")
         amount = self._money(env, 1234)
-        path = self._charge_path(env, method, amount)
+        path = self._charge_path(env, method, amount, "contract-drop-warmup")
         self._arm(env, method="POST", path=path, kind="drop_after_commit", count=1)
         key = "contract-drop-1"
         try:
@@ -1338,7 +1341,7 @@ class ProviderContractSuite:
             pytest.skip("live mode: faults can only be injected into the sandbox")
         method = self._method(env, "succeeds")
         amount = self._money(env, 1234)
-        path = self._charge_path(env, method, amount)
+        path = self._charge_path(env, method, amount, "contract-double-warmup")
         before = call("harness.charges_made", lambda: env.harness.charges_made(env.ctx, method))
         what = (
             "charge_payment_method without an idempotency key, its answer lost after the charge "
