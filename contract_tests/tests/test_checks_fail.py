@@ -262,9 +262,21 @@ CASES = [
     ),
     (
         "singleevent",
+        "second_key",
+        "test_charge_without_key_after_double_fault",
+        "retried with the key OutcomeUnknown carried, made 2 charges; expected one",
+    ),
+    (
+        "singleevent",
         "parse_keyerror",
         "test_webhook_unknown_event",
         "parse_webhook of a body that is not an event ({}) raised KeyError",
+    ),
+    (
+        "singleevent",
+        "parse_keyerror",
+        "test_webhook_garbage_raises_only_invalid_signature",
+        "raised KeyError",
     ),
     (
         "asyncsettle",
@@ -285,6 +297,13 @@ CASES = [
         "trust_notification",
         "test_webhook_tampered_body",
         "an event taken from an unsigned notification (webhook_authentication is 'fetch')",
+    ),
+    (
+        "idonly",
+        "no_fetch",
+        "test_checkout_completion_sends_webhooks",
+        "parse_webhook of webhook #1 delivered after checkout returned an event built from the "
+        "notification itself, but idonly's webhook_authentication is 'fetch'",
     ),
     (
         "idonly",

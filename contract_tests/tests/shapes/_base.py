@@ -578,6 +578,11 @@ class ShapeProvider(KernelProvider[ShapeConfig]):
             sent = None
         elif "fresh_key" in self.bugs:
             sent = new_idempotency_key()
+        elif "second_key" in self.bugs:
+            # The first charge with a key sends one derived key, every later one another.
+            seen: set[str] = self.__dict__.setdefault("_keys_seen", set())
+            sent = derived_key(key, "later" if key in seen else "first")
+            seen.add(key)
         reply = yield Call.post("/v1/charges", json=body, key=sent, operation="charge")
         data = reply.data
         return ChargeResult(
