@@ -61,6 +61,7 @@ __all__ = [
     "RecordingTransport",
     "ReplayMiss",
     "ReplayTransport",
+    "Wrapping",
     "find_secrets",
     "fixture_path",
     "shared_ssl_context",
@@ -594,6 +595,37 @@ def _as_dual(inner: httpx.BaseTransport | DualTransport) -> DualTransport:
     return inner if isinstance(inner, DualTransport) else _Adapted(inner)
 
 
+def _rebuilt(
+    response: httpx.Response,
+    content: bytes,
+    request: httpx.Request,
+    headers: Sequence[tuple[str, str]] | None = None,
+) -> httpx.Response:
+    """``response`` as a new, fully read response to ``request``."""
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers if headers is None else headers,
+        content=content,
+        request=request,
+        extensions=response.extensions,
+    )
+
+
+class Wrapping(DualTransport):
+    """A transport in front of ``inner``: closing it closes ``inner``'s side."""
+
+    def __init__(self, inner: httpx.BaseTransport | DualTransport) -> None:
+        self.inner = _as_dual(inner)
+
+    def close(self) -> None:
+        """Close the inner transport's sync side."""
+        self.inner.close()
+
+    async def aclose(self) -> None:
+        """Close the inner transport's async side."""
+        await self.inner.aclose()
+
+
 class _Adapted(DualTransport):
     """A plain httpx transport serving both paths: its own ``handle_async_request`` when it has
     one (``httpx.MockTransport``), else its sync one, answered whole."""
@@ -608,14 +640,7 @@ class _Adapted(DualTransport):
         if isinstance(self.inner, httpx.AsyncBaseTransport):
             return await self.inner.handle_async_request(request)
         response = self.inner.handle_request(request)
-        content = response.read()
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            content=content,
-            request=request,
-            extensions=response.extensions,
-        )
+        return _rebuilt(response, response.read(), request)
 
     def close(self) -> None:
         self.inner.close()
@@ -625,11 +650,11 @@ class _Adapted(DualTransport):
             await self.inner.aclose()
 
 
-class CountingTransport(DualTransport):
+class CountingTransport(Wrapping):
     """Passes requests on and keeps them, so a test can tell whether any HTTP happened."""
 
     def __init__(self, inner: httpx.BaseTransport | DualTransport) -> None:
-        self.inner = _as_dual(inner)
+        super().__init__(inner)
         self.requests: list[httpx.Request] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -642,16 +667,8 @@ class CountingTransport(DualTransport):
         self.requests.append(request)
         return await self.inner.handle_async_request(request)
 
-    def close(self) -> None:
-        """Close the inner transport's sync side."""
-        self.inner.close()
 
-    async def aclose(self) -> None:
-        """Close the inner transport's async side."""
-        await self.inner.aclose()
-
-
-class RecordingTransport(DualTransport):
+class RecordingTransport(Wrapping):
     """Sends through ``inner`` and writes every exchange (or transport error) to a cassette."""
 
     def __init__(
@@ -662,7 +679,7 @@ class RecordingTransport(DualTransport):
         channel: str,
         base: str,
     ) -> None:
-        self.inner = _as_dual(inner)
+        super().__init__(inner)
         self.cassette = cassette
         self.channel = channel
         self.base = base
@@ -714,21 +731,7 @@ class RecordingTransport(DualTransport):
             for k, v in response.headers.multi_items()
             if k.lower() not in _DROP_RESPONSE_HEADERS
         ]
-        return httpx.Response(
-            response.status_code,
-            headers=headers,
-            content=content,
-            request=request,
-            extensions=response.extensions,
-        )
-
-    def close(self) -> None:
-        """Close the inner transport's sync side."""
-        self.inner.close()
-
-    async def aclose(self) -> None:
-        """Close the inner transport's async side."""
-        await self.inner.aclose()
+        return _rebuilt(response, content, request, headers)
 
 
 def _transport_error(name: str) -> type[httpx.TransportError]:

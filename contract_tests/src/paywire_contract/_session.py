@@ -24,6 +24,7 @@ from paywire_contract._recording import (
     NetworkTransport,
     RecordingTransport,
     ReplayTransport,
+    Wrapping,
     fixture_path,
     shared_ssl_context,
 )
@@ -367,30 +368,23 @@ def _control_client(
     return httpx.Client(base_url=control_base + "/", transport=transport, timeout=30.0)
 
 
-class _LazyBase(DualTransport):
+class _LazyBase(Wrapping):
     """Sets the wrapped recorder's / replayer's base URL from ``holder`` at each request."""
 
     def __init__(self, inner: RecordingTransport | ReplayTransport, holder: dict[str, str]) -> None:
-        self.inner = inner
+        super().__init__(inner)
+        self.target = inner
         self.holder = holder
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Forward ``request`` with the provider's base URL known."""
-        self.inner.base = self.holder["base"]
-        return self.inner.handle_request(request)
+        self.target.base = self.holder["base"]
+        return self.target.handle_request(request)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Forward ``request`` with the provider's base URL known."""
-        self.inner.base = self.holder["base"]
-        return await self.inner.handle_async_request(request)
-
-    def close(self) -> None:
-        """Close the wrapped transport's sync side."""
-        self.inner.close()
-
-    async def aclose(self) -> None:
-        """Close the wrapped transport's async side."""
-        await self.inner.aclose()
+        self.target.base = self.holder["base"]
+        return await self.target.handle_async_request(request)
 
 
 class _Borrowed(DualTransport):

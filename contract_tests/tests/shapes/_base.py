@@ -218,9 +218,8 @@ class ShapeFake(Fake):
 
     async def get_setup(self, request: Request) -> JSONResponse:
         session = self.sessions.get(request.path_params["id"])
-        if session is None or session["kind"] != "setup":
-            return self.error(404, "not_found", "No such setup session.")
-        return JSONResponse(session)
+        setup = session if session is not None and session["kind"] == "setup" else None
+        return self._found(setup, "setup session")
 
     def _new_method(self, kind: str, customer: str | None = None) -> dict[str, Any]:
         prefix = "mdt" if self.mandates else "pm"
@@ -328,11 +327,13 @@ class ShapeFake(Fake):
         )
         return 200, charge
 
+    def _found(self, resource: dict[str, Any] | None, what: str) -> JSONResponse:
+        if resource is None:
+            return self.error(404, "not_found", f"No such {what}.")
+        return JSONResponse(resource)
+
     async def get_charge(self, request: Request) -> JSONResponse:
-        charge = self.charges.get(request.path_params["id"])
-        if charge is None:
-            return self.error(404, "not_found", "No such charge.")
-        return JSONResponse(charge)
+        return self._found(self.charges.get(request.path_params["id"]), "charge")
 
     async def create_refund(self, request: Request) -> JSONResponse:
         return await self._idempotent(request, self._refund_answer)
@@ -365,10 +366,7 @@ class ShapeFake(Fake):
         return 200, refund
 
     async def get_refund(self, request: Request) -> JSONResponse:
-        refund = self.refunds.get(request.path_params["id"])
-        if refund is None:
-            return self.error(404, "not_found", "No such refund.")
-        return JSONResponse(refund)
+        return self._found(self.refunds.get(request.path_params["id"]), "refund")
 
     async def method(self, request: Request) -> JSONResponse:
         method = self.methods.get(request.path_params["id"])
@@ -417,24 +415,20 @@ def charge_events(rules: CurrencyRules) -> dict[str, EventRule]:
     """The event rules of the JSON shapes: checkout-completed, payment-succeeded and -failed,
     refund-succeeded."""
 
-    def charge(obj: Mapping[str, Any]) -> EventFields:
+    def paid(obj: Mapping[str, Any], transaction: Any) -> EventFields:
         return {
-            "transaction_id": obj["id"],
+            "transaction_id": transaction,
             "invoice_id": obj.get("invoice_id"),
             "amount": _amount(obj, rules),
             "payment_method_id": obj.get("method"),
             "customer_id": obj.get("customer"),
         }
 
+    def charge(obj: Mapping[str, Any]) -> EventFields:
+        return paid(obj, obj["id"])
+
     def session(obj: Mapping[str, Any]) -> EventFields:
-        return {
-            "session_id": obj["id"],
-            "transaction_id": obj.get("charge"),
-            "invoice_id": obj.get("invoice_id"),
-            "amount": _amount(obj, rules),
-            "payment_method_id": obj.get("method"),
-            "customer_id": obj.get("customer"),
-        }
+        return {**paid(obj, obj.get("charge")), "session_id": obj["id"]}
 
     def refund(obj: Mapping[str, Any]) -> EventFields:
         return {
