@@ -12,32 +12,52 @@ TESTS = Path(__file__).parent
 CONFTEST = """
 import pytest
 from minipay import MiniFake
+from shapes import FAKES
 
 
 @pytest.fixture(scope="session")
 def paywire_sandbox_options():
-    return {"fakes": [MiniFake], "webhook_retry_delays": (0.05, 0.1)}
+    return {"fakes": [MiniFake, *FAKES], "webhook_retry_delays": (0.05, 0.1)}
 """
 
 
+#: The harnesses an inner session can use: name → (module, class).
+HARNESSES = {
+    "minipay": ("legacy", "LegacyMiniHarness"),
+    "singleevent": ("shapes.single", "SingleHarness"),
+    "asyncsettle": ("shapes.settle", "SettleHarness"),
+    "idonly": ("shapes.idonly", "IdOnlyHarness"),
+    "mandates": ("shapes.mandate", "MandateHarness"),
+    "nocodes": ("shapes.nocodes", "NoCodesHarness"),
+    "rotated": ("shapes.rotated", "RotatedHarness"),
+}
+
+
 def suite_module(
-    bugs: Sequence[str] = (), *, body: str = "", extra: str = "", **options: object
+    bugs: Sequence[str] = (),
+    *,
+    harness: str = "minipay",
+    body: str = "",
+    extra: str = "",
+    **options: object,
 ) -> str:
-    """A test module subclassing the suite with a minipay harness that has ``bugs``."""
+    """A test module subclassing the suite (class ``TestMini``) with the ``harness`` (minipay
+    unless a shape is named) built with ``bugs``."""
+    module, cls = HARNESSES[harness]
     args = ", ".join([repr(list(bugs))] + [f"{k}={v!r}" for k, v in options.items()])
     return (
         "import pytest\n"
-        "from minipay import MiniHarness\n"
+        f"from {module} import {cls}\n"
         "from paywire_contract import ProviderContractSuite\n"
         f"{extra}\n\n"
         "class TestMini(ProviderContractSuite):\n"
-        f"    harness = MiniHarness({args})\n"
+        f"    harness = {cls}({args})\n"
         f"{body}\n"
     )
 
 
 def prepare(pytester: pytest.Pytester) -> None:
-    """Make minipay importable and serve only its fake in the inner session."""
+    """Make minipay and the shapes importable and serve their fakes in the inner session."""
     pytester.syspathinsert(TESTS)
     pytester.makeconftest(CONFTEST)
 

@@ -452,7 +452,7 @@ class MiniProvider(paywire.Provider[MiniConfig]):
             raw_status=data["status"],
         )
 
-    def get_payment_method_details(self, payment_method_id: str) -> PaymentMethodInfo:
+    def get_payment_method_details(self, payment_method_id: str) -> PaymentMethodInfo:  # type: ignore[override]  # API 1.0: paywire hands it the id
         data = self._send("GET", f"/v1/methods/{payment_method_id}")
         return PaymentMethodInfo(
             provider=NAME,
@@ -464,7 +464,7 @@ class MiniProvider(paywire.Provider[MiniConfig]):
             exp_year=data["exp_year"],
         )
 
-    def detach_payment_method(self, payment_method_id: str) -> None:
+    def detach_payment_method(self, payment_method_id: str) -> None:  # type: ignore[override]  # API 1.0: paywire hands it the id
         if "detach_noop" in self.bugs:
             return
         self._send("DELETE", f"/v1/methods/{payment_method_id}")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from _inner import TESTS
+from legacy import EXCEPTIONS
 
 from paywire_contract import harness_names, load_harness
 from paywire_contract._cli import configure, run
@@ -24,7 +25,8 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: minipay-contract\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(
         "[paywire_contract]\n"
-        "minipay = minipay:MiniHarness\n"
+        "minipay = legacy:LegacyMiniHarness\n"
+        "minibare = minipay:MiniHarness\n"
         "minibroken = minipay:BROKEN_HARNESS\n"
         "notaharness = minipay:RULES\n"
         "[paywire_sandbox]\n"
@@ -46,7 +48,7 @@ def _certify(*argv: str) -> tuple[int, str]:
 
 def test_harness_found_by_entry_point(installed: Path) -> None:
     assert {"minipay", "minibroken", "notaharness"} <= set(harness_names())
-    assert type(load_harness("minipay")).__name__ == "MiniHarness"
+    assert type(load_harness("minipay")).__name__ == "LegacyMiniHarness"
     with pytest.raises(TypeError, match=r"is not a paywire_contract\.Harness"):
         load_harness("notaharness")
     with pytest.raises(LookupError, match="no contract harness installed for 'nope'"):
@@ -58,20 +60,45 @@ def test_certify_passes_and_reports_per_capability(installed: Path) -> None:
     assert status == 0, out
     lines = out.splitlines()
     assert lines[0] == "paywire certify minipay (mode: sandbox)"
+    assert lines[1] == (
+        "  provider: minipay.MiniProvider (paywire API undeclared; its coroutines run its sync "
+        "code in a worker thread)"
+    )
+    assert lines[2] == (
+        "  shape: checkout_events=separate, charge_settlement=immediate, "
+        "refund_settlement=immediate, signature_timestamp=True, error_codes=True, "
+        "webhook_authentication=signature"
+    )
     assert any(line.split()[:2] == ["charge", "pass"] for line in lines), out
     assert any(line.split()[:2] == ["webhooks", "pass"] for line in lines), out
-    assert "skipped: test_no_secret_in_fixtures: no recorded fixtures (no folder " in out
-    assert lines[-1].startswith("minipay: certified (")
+    # Each check runs on both paths.
+    assert "skipped: test_no_secret_in_fixtures[sync]: no recorded fixtures (no folder " in out
+    assert "skipped: test_no_secret_in_fixtures[async]: no recorded fixtures (no folder " in out
+    verdict = next(line for line in lines if line.startswith("minipay: "))
+    assert verdict.startswith("minipay: certified with 2 declared exceptions ("), out
+    assert "4 xfailed" in verdict
+    assert lines[-2:] == [
+        f"  declared exception {check}: {reason}" for check, reason in sorted(EXCEPTIONS.items())
+    ]
+
+
+def test_certify_fails_a_plugin_whose_exceptions_are_not_declared(installed: Path) -> None:
+    status, out = _certify("minibare", "-k", "checkout_saves_method or charge_succeeds")
+    assert status == 1, out
+    assert "failed: test_checkout_saves_method[sync]: no event delivered after a checkout " in out
+    assert "minibare: NOT CERTIFIED (2 failed, 2 passed)" in out
 
 
 def test_certify_fails_with_the_reason(installed: Path) -> None:
     status, out = _certify("minibroken", "-k", "charge_succeeds or webhook_valid")
     assert status == 1, out
     assert any(line.split()[:2] == ["charge", "FAIL"] for line in out.splitlines()), out
-    assert (
-        "failed: test_charge_succeeds: charge_payment_method returned 10.00 USD, expected 12.34 USD"
-    ) in out
-    assert "minibroken: NOT CERTIFIED (1 failed, 1 passed)" in out
+    for path in ("sync", "async"):
+        assert (
+            f"failed: test_charge_succeeds[{path}]: charge_payment_method returned 10.00 USD, "
+            "expected 12.34 USD"
+        ) in out
+    assert "minibroken: NOT CERTIFIED (2 failed, 2 passed)" in out
 
 
 def test_certify_record_then_replay(installed: Path, tmp_path: Path) -> None:
@@ -82,6 +109,7 @@ def test_certify_record_then_replay(installed: Path, tmp_path: Path) -> None:
     status, out = _certify("minipay", "--mode", "replay", "--fixtures", str(fixtures))
     assert status == 0, out
     assert "secrets                  pass" in out
+    assert "minipay: certified with 2 declared exceptions (" in out
 
 
 def test_certify_usage_errors(installed: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -61,7 +61,7 @@ def test_reasoned_xfail_override_is_allowed(pytester: pytest.Pytester) -> None:
     prepare(pytester)
     pytester.makepyfile(test_contract=suite_module(body=body))
     result = run(pytester, "-k", f"{GUARD} or test_charge_declined")
-    result.assert_outcomes(passed=1, xfailed=1)
+    result.assert_outcomes(passed=1, xfailed=2)
 
 
 def test_class_level_skip_fails(pytester: pytest.Pytester) -> None:
@@ -101,7 +101,7 @@ def test_overriding_the_guard_fails_every_test(pytester: pytest.Pytester) -> Non
     prepare(pytester)
     pytester.makepyfile(test_contract=suite_module(body=body))
     result = run(pytester, "-k", f"{GUARD} or test_charge_succeeds")
-    result.assert_outcomes(errors=2)
+    result.assert_outcomes(errors=3)
     text = failure_text(result)
     assert f"TestMini.{GUARD} overrides the standard test without" in text
     assert "TestMini.test_refund_full overrides the standard test without" in text
@@ -128,3 +128,52 @@ def test_replacing_a_checking_helper_fails(pytester: pytest.Pytester) -> None:
     result = _guard_run(pytester, body)
     result.assert_outcomes(failed=1)
     assert "TestMini._check_charge replaces a checking helper of the suite" in failure_text(result)
+
+
+def _declaring(exceptions: dict[str, str], bugs: list[str]) -> str:
+    return (
+        "from minipay import MiniHarness\n"
+        "from paywire_contract import ProviderContractSuite\n\n"
+        "class Declaring(MiniHarness):\n"
+        f"    declared_exceptions = {exceptions!r}\n\n"
+        "class TestMini(ProviderContractSuite):\n"
+        f"    harness = Declaring({bugs!r})\n"
+    )
+
+
+def test_a_declared_exception_runs_as_a_reasoned_xfail_on_the_paths_it_names(
+    pytester: pytest.Pytester,
+) -> None:
+    prepare(pytester)
+    exceptions = {"test_charge_succeeds[async]": "the async charge is known to be wrong"}
+    pytester.makepyfile(test_contract=_declaring(exceptions, ["charge_amount"]))
+    result = run(pytester, "-k", f"{GUARD} or test_charge_succeeds")
+    result.assert_outcomes(passed=1, failed=1, xfailed=1)
+    text = failure_text(result)
+    assert "FAILED test_contract.py::TestMini::test_charge_succeeds[sync]" in text
+    assert (
+        "XFAIL test_contract.py::TestMini::test_charge_succeeds[async] - declared exception: "
+        "the async charge is known to be wrong"
+    ) in text
+
+
+def test_a_declared_exception_that_passes_fails(pytester: pytest.Pytester) -> None:
+    """Strict: an exception the provider no longer needs must be removed."""
+    prepare(pytester)
+    exceptions = {"test_refund_full": "refunds used to be broken"}
+    pytester.makepyfile(test_contract=_declaring(exceptions, []))
+    result = run(pytester, "-k", "test_refund_full")
+    result.assert_outcomes(failed=2)
+    assert "[XPASS(strict)] declared exception: refunds used to be broken" in failure_text(result)
+
+
+def test_declared_exceptions_must_name_checks_and_give_reasons(pytester: pytest.Pytester) -> None:
+    prepare(pytester)
+    exceptions = {"test_no_such_check": "why not", "test_refund_full": " ", "test_x[later]": "?"}
+    pytester.makepyfile(test_contract=_declaring(exceptions, []))
+    result = run(pytester, "-k", GUARD)
+    result.assert_outcomes(failed=1)
+    text = failure_text(result)
+    assert "declared_exceptions names 'test_no_such_check', which is no standard check" in text
+    assert "declared_exceptions gives 'test_refund_full' no reason" in text
+    assert "declared_exceptions names 'test_x[later]', which is no standard check" in text

@@ -7,10 +7,11 @@ from typing import Any
 import httpx
 import pytest
 from minipay import API_KEY, MiniHarness, MiniProvider
+from shapes.single import SingleHarness
 
 import paywire
 import paywire_contract
-from paywire_contract import Harness, SandboxUnavailable, ScenarioContext
+from paywire_contract import DECLARATIONS, Harness, SandboxUnavailable, ScenarioContext
 
 
 def test_all_is_sorted_and_complete() -> None:
@@ -36,7 +37,6 @@ def test_harness_is_abstract_with_optional_defaults() -> None:
         "build_provider",
         "saved_method",
         "charge_currency",
-        "complete_setup",
         "sign_webhook",
         "webhook_samples",
         "unknown_event",
@@ -190,4 +190,63 @@ class TestMini(ProviderContractSuite):
             assert API_KEY not in repr(obj)
 """
     )
-    run(pytester, "-k", "test_reprs").assert_outcomes(passed=1)
+    run(pytester, "-k", "test_reprs").assert_outcomes(passed=2)
+
+
+def test_default_complete_setup_goes_through_the_public_interface() -> None:
+    """The customer completes the page, comes back, and the app asks the provider."""
+    sent: list[tuple[str, str]] = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        sent.append((request.method, request.url.path))
+        return httpx.Response(
+            200, json={"id": "ss_1", "status": "complete", "method": "pm_9", "customer": "cus_9"}
+        )
+
+    harness = SingleHarness()
+    provider = harness.build_provider(
+        harness.sandbox_settings("http://x"), transport=httpx.MockTransport(api)
+    )
+    seen: list[tuple[str, str, Any]] = []
+
+    def control(method: str, path: str, json: Any = None) -> httpx.Response:
+        seen.append((method, path, json))
+        return httpx.Response(
+            200, json={"redirect_url": "https://shop.example/ok?setup_session=ss_1"}
+        )
+
+    ctx = ScenarioContext("sandbox", provider, None, {}, control=control)
+    session = paywire.SetupSession("singleevent", "ss_1", "http://x/setup/1", "cus_9")
+    try:
+        saved = Harness.complete_setup(harness, ctx, session)
+        Harness.settle(harness, ctx)
+    finally:
+        provider.close()
+    assert saved == paywire.SavedPaymentMethod("singleevent", "pm_9", "cus_9")
+    assert sent == [("GET", "/singleevent/v1/setup/ss_1")]
+    assert seen == [
+        ("POST", "/singleevent/checkout/ss_1/complete", {"outcome": "success"}),
+        ("POST", "/clock/advance", {"seconds": 172_800}),
+    ]
+
+
+def test_shape_declarations_and_rotation_defaults() -> None:
+    harness = MiniHarness()
+    assert harness.declarations(MiniProvider) == {
+        "checkout_events": "separate",
+        "charge_settlement": "immediate",
+        "refund_settlement": "immediate",
+        "signature_timestamp": True,
+        "error_codes": True,
+        "webhook_authentication": "signature",
+    }
+    assert set(harness.declarations(MiniProvider)) == set(DECLARATIONS)
+    assert harness.declared_exceptions == {}
+    assert harness.charges_made(ScenarioContext("sandbox", _provider(), None, {}), None) is None  # type: ignore[arg-type]
+    previous = harness.previous_webhook_secret()
+    settings = {"webhook_secret": "now", "webhook_secrets": ["older"]}
+    assert harness.rotation_settings(settings, previous) == {
+        "webhook_secret": "now",
+        "webhook_secrets": ["older", previous],
+    }
+    assert settings == {"webhook_secret": "now", "webhook_secrets": ["older"]}  # not changed

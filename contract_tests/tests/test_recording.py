@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -186,3 +187,127 @@ def test_volatile_fields_are_ignored_when_matching(tmp_path: Path) -> None:
     _cassette, client = replay(frozenset({"expire_by", "at", "ts"}))
     with client, pytest.raises(ReplayMiss):
         client.post("/links", json={"amount": 6, "expire_by": 100, "notes": {"at": 1}})
+
+
+# -- credentials the recorder learns --------------------------------------------------------
+
+TOKEN = "A21AAtokenIssuedByTheProvider0123456789"
+ISSUED_SECRET = "pi_1_secret_issuedClientSecret42"
+
+
+def _issuer(request: httpx.Request) -> httpx.Response:
+    if request.url.path == "/oauth2/token":
+        return httpx.Response(
+            200, json={"scope": "x", "access_token": TOKEN, "token_type": "Bearer"}
+        )
+    if request.url.path == "/form-token":
+        return httpx.Response(
+            200,
+            content=f"refresh_token={TOKEN}R&expires_in=3600".encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    return httpx.Response(200, json={"intent": {"id": "pi_1", "client_secret": ISSUED_SECRET}})
+
+
+def test_credentials_sent_or_issued_are_redacted_everywhere(tmp_path: Path) -> None:
+    cassette = Cassette(test_id="t", provider="p")
+    transport = RecordingTransport(
+        httpx.MockTransport(_issuer), cassette, channel="provider", base=REAL
+    )
+    with httpx.Client(transport=transport, base_url=REAL) as client:
+        # The token appears before the recorder could know it is one: redacted when written.
+        client.post("/echo", json={"note": TOKEN})
+        client.post("/oauth2/token", auth=("client-id", "client-secret-value"))
+        client.get("/v1/orders", headers={"Authorization": f"Bearer {TOKEN}"})
+        client.get("/v1/x", headers={"X-Api-Key": "apikey-value-123456"})
+        client.get("/v1/y", auth=("sk_test_basicuser000000", ""))
+        client.post("/form-token")
+        client.post("/v1/intents", json={})
+    assert {
+        TOKEN,
+        f"{TOKEN}R",
+        "client-secret-value",
+        "apikey-value-123456",
+        "sk_test_basicuser000000",
+        ISSUED_SECRET,
+    } <= cassette.learned
+    path = tmp_path / "t.json"
+    cassette.dump(path, [])
+    text = path.read_text()
+    for value in (TOKEN, ISSUED_SECRET, "client-secret-value", "apikey-value-123456"):
+        assert value not in text
+    assert '"access_token": "[REDACTED]"' in text
+    assert '"client_secret": "[REDACTED]"' in text
+    assert "refresh_token=[REDACTED]&expires_in=3600" in text
+    assert '"note": "[REDACTED]"' in text
+    assert find_secrets(text, [], fixture=True) == []
+
+
+def test_the_fixture_scan_knows_issued_credentials() -> None:
+    leaked = json.dumps({"response": {"body": {"json": {"access_token": "A21AAabc"}}}})
+    assert find_secrets(leaked, [], fixture=True) == ["an issued credential (access_token)"]
+    assert find_secrets(leaked, []) == []  # a repr or a log line is not a fixture
+    escaped = json.dumps({"body": json.dumps({"client_secret": "pi_9_secret_x"})})
+    assert find_secrets(escaped, [], fixture=True) == ["an issued credential (client_secret)"]
+    form = json.dumps({"body": "grant_type=x&refresh_token=r123&y=1"})
+    assert find_secrets(form, [], fixture=True) == ["an issued credential (refresh_token)"]
+    redacted = json.dumps({"access_token": "[REDACTED]", "body": "refresh_token=%5BREDACTED%5D"})
+    assert find_secrets(redacted, [], fixture=True) == []
+
+
+# -- the async path -------------------------------------------------------------------------
+
+
+def test_recording_and_replaying_on_the_async_path(tmp_path: Path) -> None:
+    cassette = Cassette(test_id="t", provider="p", origins={REAL: SANDBOX_ORIGIN}, secrets=[SECRET])
+    counting = CountingTransport(
+        RecordingTransport(httpx.MockTransport(_server), cassette, channel="provider", base=REAL)
+    )
+
+    async def record() -> None:
+        async with httpx.AsyncClient(transport=counting, base_url=REAL) as client:
+            await client.post("/v1/charges", json={"amount": 1, "key": SECRET})
+            with pytest.raises(httpx.RemoteProtocolError):
+                await client.post("/v1/drop", json={})
+
+    asyncio.run(record())
+    assert [r.url.path for r in counting.requests] == ["/v1/charges", "/v1/drop"]
+    path = tmp_path / "t.json"
+    cassette.dump(path, [SECRET])
+    assert SECRET not in path.read_text()
+
+    replayed = Cassette.load(path, test_id="t", provider="p", secrets=[SECRET], origins={})
+    replayer = ReplayTransport(replayed, channel="provider", base=SANDBOX_ORIGIN)
+
+    async def replay() -> dict[str, object]:
+        async with httpx.AsyncClient(transport=replayer, base_url=SANDBOX_ORIGIN) as client:
+            answer = await client.post("/v1/charges", json={"key": SECRET, "amount": 1})
+            with pytest.raises(httpx.RemoteProtocolError):
+                await client.post("/v1/drop", json={})
+            body: dict[str, object] = answer.json()
+            return body
+
+    assert asyncio.run(replay())["path"] == "/v1/charges"
+    assert replayed.unused() == []
+
+
+# -- webhooks, look by look ---------------------------------------------------------------
+
+
+def test_webhooks_replay_in_the_looks_they_were_read_in(tmp_path: Path) -> None:
+    cassette = Cassette(test_id="t", provider="p", origins={REAL: SANDBOX_ORIGIN})
+    cassette.add_webhooks(0, [({"Host": "x", "Sig": "a"}, b'{"n": 1}')])
+    cassette.add_webhooks(1, [])
+    cassette.add_webhooks(2, [({"Sig": "b"}, f"{REAL}/2".encode())])
+    cassette.interactions.append(cassette.interaction_for("c", REAL, httpx.Request("GET", REAL)))
+    path = tmp_path / "t.json"
+    cassette.dump(path, [])
+    loaded = Cassette.load(path, test_id="t", provider="p", secrets=[], origins={})
+    assert [w["body"] for w in loaded.webhook_batch(0)] == ['{"n": 1}']
+    assert loaded.webhook_batch(0)[0]["headers"] == {"Sig": "a"}  # the receiver's own dropped
+    assert loaded.webhook_batch(1) == []
+    assert [w["body"] for w in loaded.webhook_batch(2)] == [f"{SANDBOX_ORIGIN}/2"]
+    # Fixtures recorded before looks were numbered hand everything out in the first look.
+    old = Cassette(test_id="t", provider="p", webhooks=[{"body": "x"}, {"body": "y"}])
+    assert len(old.webhook_batch(0)) == 2
+    assert old.webhook_batch(1) == []

@@ -7,12 +7,12 @@ is never allowed, and neither is skipping the whole class.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pytest
 
-__all__ = ["reasoned_xfail", "weakened_tests"]
+__all__ = ["bad_exceptions", "reasoned_xfail", "weakened_tests"]
 
 _SKIPPING_MARKS = frozenset({"skip", "skipif", "xfail"})
 
@@ -41,6 +41,23 @@ def reasoned_xfail(obj: object) -> bool:
             if isinstance(reason, str) and reason.strip():
                 return True
     return False
+
+
+def bad_exceptions(declared: object, standard: Iterable[str]) -> list[str]:
+    """What is wrong with a harness's ``declared_exceptions``: names that are no standard check
+    (``test_x`` or ``test_x[sync|async]``) and exceptions without a reason."""
+    if not isinstance(declared, Mapping):
+        return [f"declared_exceptions must map check names to reasons, not {declared!r}"]
+    known = set(standard)
+    problems: list[str] = []
+    for name, reason in declared.items():
+        check = str(name)
+        base, _, path = check.partition("[")
+        if base not in known or path not in ("", "sync]", "async]"):
+            problems.append(f"declared_exceptions names {check!r}, which is no standard check")
+        elif not (isinstance(reason, str) and reason.strip()):
+            problems.append(f"declared_exceptions gives {check!r} no reason")
+    return problems
 
 
 def weakened_tests(

@@ -17,12 +17,26 @@ order, and independent requests may change order without breaking the fixture.
 
 A request with no recording raises :class:`ReplayMiss` (and is remembered, so the test fails even
 if the provider swallowed the exception); a recorded interaction left unused fails the test too.
+
+Credentials never reach a fixture: besides the harness's declared secrets, the recorder learns
+every credential the provider sends (``Authorization: Bearer …``, the key of ``Basic`` auth) and
+every credential a response issues (``access_token``, ``refresh_token``, ``client_secret`` …,
+:data:`ISSUED_CREDENTIAL_FIELDS`), and redacts each of them wherever it appears in the cassette.
+A fixture that would still hold one is refused (:class:`FixtureSecretError`).
+
+The transports serve both of a provider's paths: ``handle_request`` for its sync client and
+``handle_async_request`` for its async one (recording through ``httpx.AsyncHTTPTransport``), so
+both paths of a check share one fixture.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import functools
 import json
 import re
+import ssl
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -35,16 +49,22 @@ from paywire import redact
 
 __all__ = [
     "FIXTURE_FORMAT",
+    "ISSUED_CREDENTIAL_FIELDS",
     "RECEIVER_ORIGIN",
     "SANDBOX_ORIGIN",
     "Cassette",
     "CountingTransport",
+    "DualTransport",
     "FixtureSecretError",
     "Interaction",
+    "NetworkTransport",
     "RecordingTransport",
     "ReplayMiss",
     "ReplayTransport",
+    "Wrapping",
+    "find_secrets",
     "fixture_path",
+    "shared_ssl_context",
 ]
 
 #: Version of the fixture file layout.
@@ -56,9 +76,39 @@ RECEIVER_ORIGIN: Final = "http://receiver.paywire.invalid"
 
 REDACTED: Final = "[REDACTED]"
 
+#: Fields whose values are credentials a provider hands out (an OAuth token response, a payment's
+#: client secret): learned from every recorded response and redacted everywhere.
+ISSUED_CREDENTIAL_FIELDS: Final = frozenset(
+    {
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "client_secret",
+        "api_key",
+        "secret_key",
+        "password",
+        "webhook_secret",
+        "signing_secret",
+    }
+)
+# Shorter values are not treated as credentials (an empty password, a one-letter user).
+_MIN_CREDENTIAL: Final = 8
+# Request headers that carry a credential as their whole value.
+_KEY_HEADERS: Final = frozenset({"x-api-key", "api-key", "proxy-authorization"})
+_FIELDS: Final = "|".join(sorted(ISSUED_CREDENTIAL_FIELDS))
+# An issued-credential field with a value in a fixture's text: JSON ("access_token": "…", also
+# escaped inside a JSON string) or form (access_token=…).
+_ISSUED_IN_TEXT: Final = re.compile(
+    rf'\\?"({_FIELDS})\\?"\s*:\s*\\?"([^"\\]*)|\b({_FIELDS})=([^&"\s\\]*)'
+)
+
 # Headers never written to a fixture: credentials, and what the transport recomputes.
 _DROP_REQUEST_HEADERS: Final = frozenset(
     {"authorization", "proxy-authorization", "cookie", "x-api-key"}
+)
+# Headers of a received webhook that are the receiving server's business, not the sender's.
+_TRANSPORT_HEADERS: Final = frozenset(
+    {"host", "content-length", "connection", "accept-encoding", "user-agent", "accept"}
 )
 _DROP_RESPONSE_HEADERS: Final = frozenset(
     {
@@ -215,7 +265,11 @@ class Cassette:
 
     ``origins`` maps real origins (``http://127.0.0.1:54321``) to placeholders; ``secrets`` are
     replaced by ``[REDACTED]`` in everything a request carries (so a webhook secret sent to the
-    sandbox's control API is stored redacted and still matches in replay).
+    sandbox's control API is stored redacted and still matches in replay), and so are the
+    credentials the cassette learns from the traffic (``learned``).
+
+    ``webhooks`` are the deliveries the receiver got, each with the ``batch`` it was read in
+    (the n-th time the test asked for webhooks), so that replay hands them out in the same steps.
     """
 
     test_id: str
@@ -227,22 +281,83 @@ class Cassette:
     recorded_against: str = "sandbox"
     misses: list[str] = attrs.field(factory=list)
     volatile: frozenset[str] = frozenset()
+    learned: set[str] = attrs.field(factory=set, repr=False)
 
     def rewrite(self, text: str) -> str:
         """``text`` with real origins replaced by placeholders and known secrets redacted."""
         for real, placeholder in self.origins.items():
             text = text.replace(real, placeholder)
-        for secret in self.secrets:
+        # Longest first: a credential that contains another is redacted whole.
+        for secret in sorted({*self.secrets, *self.learned}, key=len, reverse=True):
             if len(secret) >= 4:
                 text = text.replace(secret, REDACTED)
         return text
 
+    # -- learning credentials ------------------------------------------------------------
+
+    def learn(self, value: object) -> None:
+        """Remember ``value`` as a credential (too short or already redacted values are not)."""
+        if isinstance(value, str) and len(value) >= _MIN_CREDENTIAL and REDACTED not in value:
+            self.learned.add(value)
+
+    def learn_request(self, headers: httpx.Headers) -> None:
+        """Learn the credentials a request sends: the bearer token, the key of Basic auth (its
+        password, or its user when the password is empty, as a Stripe key is sent), and API-key
+        headers."""
+        for name, value in headers.multi_items():
+            lower = name.lower()
+            if lower in _KEY_HEADERS:
+                self.learn(value.strip())
+            if lower not in ("authorization", "proxy-authorization"):
+                continue
+            scheme, _, credential = value.strip().partition(" ")
+            credential = credential.strip()
+            if scheme.lower() != "basic":
+                self.learn(credential)
+                continue
+            self.learn(credential)
+            try:
+                decoded = base64.b64decode(credential, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                continue
+            user, _, password = decoded.partition(":")
+            self.learn(password or user)
+
+    def learn_response(self, text: str, content_type: str) -> None:
+        """Learn the credentials a response issues (:data:`ISSUED_CREDENTIAL_FIELDS`, at any
+        depth of a JSON body, or as fields of a form-encoded one)."""
+        if "json" in content_type:
+            try:
+                self._learn_fields(json.loads(text))
+            except ValueError:
+                return
+        elif "x-www-form-urlencoded" in content_type:
+            for key, value in urllib.parse.parse_qsl(text, keep_blank_values=True):
+                if key in ISSUED_CREDENTIAL_FIELDS:
+                    self.learn(value)
+
+    def _learn_fields(self, value: Any) -> None:
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    if key in ISSUED_CREDENTIAL_FIELDS:
+                        self.learn(child)
+                    stack.append(child)
+            elif isinstance(item, list):
+                stack.extend(item)
+
+    # -- describing requests -------------------------------------------------------------
+
     def interaction_for(self, channel: str, base: str, request: httpx.Request) -> Interaction:
-        """An :class:`Interaction` (no response yet) describing ``request`` as stored."""
+        """An :class:`Interaction` (no response yet) describing ``request`` as stored (the
+        request's body must have been read)."""
+        self.learn_request(request.headers)
         url = self.rewrite(str(request.url.copy_with(query=None, fragment=None)))
         base = self.rewrite(base.rstrip("/"))
         path = url[len(base) :] if url.startswith(base) else url
-        content = request.content  # requests built by httpx clients are already read
+        content = request.content
         try:
             body = content.decode("utf-8")
         except UnicodeDecodeError:
@@ -255,6 +370,44 @@ class Cassette:
             content_type=request.headers.get("content-type", "").split(";")[0].strip(),
             body=self.rewrite(body),
         )
+
+    def record_response(self, item: Interaction, response: httpx.Response, content: bytes) -> None:
+        """Store ``response`` (with its read ``content``) as ``item``'s answer, redacted."""
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            text = content.decode("latin-1")
+        self.learn_response(text, response.headers.get("content-type", ""))
+        item.status = response.status_code
+        item.response_body = self.rewrite(text)
+        item.headers = {
+            name.lower(): self.rewrite(value)
+            for name, value in response.headers.items()
+            if name.lower() not in _DROP_RESPONSE_HEADERS
+        }
+
+    # -- webhooks ------------------------------------------------------------------------
+
+    def add_webhooks(self, batch: int, webhooks: Iterable[tuple[Mapping[str, str], bytes]]) -> None:
+        """Record deliveries read in the ``batch``-th look (headers the receiving server adds are
+        left out)."""
+        for headers, body in webhooks:
+            self.webhooks.append(
+                {
+                    "batch": batch,
+                    "headers": {
+                        k: self.rewrite(v)
+                        for k, v in headers.items()
+                        if k.lower() not in _TRANSPORT_HEADERS
+                    },
+                    "body": self.rewrite(body.decode("utf-8", "replace")),
+                }
+            )
+
+    def webhook_batch(self, batch: int) -> list[dict[str, Any]]:
+        """The recorded deliveries of the ``batch``-th look (fixtures without batches: all of
+        them in the first)."""
+        return [w for w in self.webhooks if int(w.get("batch", 0)) == batch]
 
     # -- replay --------------------------------------------------------------------------
 
@@ -296,11 +449,20 @@ class Cassette:
             "webhooks": self.webhooks,
         }
 
+    def text(self) -> str:
+        """The fixture file's text, with every learned credential redacted (a credential learned
+        late may have appeared in what was recorded before)."""
+        text = json.dumps(self.to_json(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+        for secret in sorted(self.learned, key=len, reverse=True):
+            escaped = json.dumps(secret, ensure_ascii=False)[1:-1]
+            text = text.replace(escaped, REDACTED).replace(secret, REDACTED)
+        return text
+
     def dump(self, path: Path, secrets: Iterable[str]) -> None:
         """Write the fixture, refusing (``FixtureSecretError``, nothing written) if any secret —
-        a given one or anything credential-shaped — is still in it."""
-        text = json.dumps(self.to_json(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
-        problems = find_secrets(text, secrets)
+        a given one, a learned one or anything credential-shaped — is still in it."""
+        text = self.text()
+        problems = find_secrets(text, [*secrets, *sorted(self.learned)], fixture=True)
         if problems:
             raise FixtureSecretError(
                 f"refusing to write the fixture {path.name}: it would contain "
@@ -339,23 +501,160 @@ class Cassette:
         return cassette
 
 
-def find_secrets(text: str, secrets: Iterable[str]) -> list[str]:
-    """Descriptions (never the values) of the secrets found in ``text``."""
+def issued_credentials(text: str) -> list[str]:
+    """The names of :data:`ISSUED_CREDENTIAL_FIELDS` that hold an unredacted value in ``text``
+    (a fixture's JSON, with bodies as JSON or as form text)."""
+    found: set[str] = set()
+    for match in _ISSUED_IN_TEXT.finditer(text):
+        name = match.group(1) or match.group(3)
+        value = match.group(2) if match.group(1) else match.group(4)
+        if value and value != REDACTED and urllib.parse.unquote(value) != REDACTED:
+            found.add(name)
+    return sorted(found)
+
+
+def find_secrets(text: str, secrets: Iterable[str], *, fixture: bool = False) -> list[str]:
+    """Descriptions (never the values) of the secrets found in ``text``: the given ``secrets``
+    and credential-shaped tokens — and, in a ``fixture``'s text, credentials issued in fields
+    such as ``access_token`` that were not redacted."""
     found: list[str] = []
     for index, secret in enumerate(secrets):
         if len(secret) >= 4 and secret in text:
             found.append(f"secret #{index + 1} of the harness's secrets()")
+    if fixture:
+        found.extend(f"an issued credential ({name})" for name in issued_credentials(text))
     # Credential-shaped tokens nobody declared (a provider echoing a key in an error message).
     if redact(text.replace(REDACTED, "")) != text.replace(REDACTED, ""):
         found.append("a credential-shaped token (API key, webhook secret or bearer token)")
     return found
 
 
-class CountingTransport(httpx.BaseTransport):
-    """Passes requests on and keeps them, so a test can tell whether any HTTP happened."""
+# -- transports --------------------------------------------------------------------------------
+
+
+class DualTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """A transport for both of a provider's paths: its sync client calls
+    :meth:`handle_request`, its async client :meth:`handle_async_request`."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer ``request`` on the sync path."""
+        raise NotImplementedError  # pragma: no cover - every transport here implements it
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer ``request`` on the async path."""
+        raise NotImplementedError  # pragma: no cover - every transport here implements it
+
+    def close(self) -> None:
+        """Release what the sync path holds."""
+
+    async def aclose(self) -> None:
+        """Release what the async path holds (in the event loop that used it)."""
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context for every transport the suite makes: loading the CA bundle takes tens of
+    milliseconds, several times per test otherwise."""
+    return ssl.create_default_context()
+
+
+class NetworkTransport(DualTransport):
+    """The network: ``httpx.HTTPTransport`` for the sync path and ``httpx.AsyncHTTPTransport``
+    (made on first use, in the loop that uses it) for the async one."""
+
+    def __init__(self) -> None:
+        self._sync: httpx.HTTPTransport | None = None
+        self._async: httpx.AsyncHTTPTransport | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` over the network."""
+        if self._sync is None:
+            self._sync = httpx.HTTPTransport(verify=shared_ssl_context())
+        return self._sync.handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` over the network, awaiting it."""
+        if self._async is None:
+            self._async = httpx.AsyncHTTPTransport(verify=shared_ssl_context())
+        return await self._async.handle_async_request(request)
+
+    def close(self) -> None:
+        """Close the sync connections."""
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
+
+    async def aclose(self) -> None:
+        """Close the async connections."""
+        if self._async is not None:
+            await self._async.aclose()
+            self._async = None
+
+
+def _as_dual(inner: httpx.BaseTransport | DualTransport) -> DualTransport:
+    return inner if isinstance(inner, DualTransport) else _Adapted(inner)
+
+
+def _rebuilt(
+    response: httpx.Response,
+    content: bytes,
+    request: httpx.Request,
+    headers: Sequence[tuple[str, str]] | None = None,
+) -> httpx.Response:
+    """``response`` as a new, fully read response to ``request``."""
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers if headers is None else headers,
+        content=content,
+        request=request,
+        extensions=response.extensions,
+    )
+
+
+class Wrapping(DualTransport):
+    """A transport in front of ``inner``: closing it closes ``inner``'s side."""
+
+    def __init__(self, inner: httpx.BaseTransport | DualTransport) -> None:
+        self.inner = _as_dual(inner)
+
+    def close(self) -> None:
+        """Close the inner transport's sync side."""
+        self.inner.close()
+
+    async def aclose(self) -> None:
+        """Close the inner transport's async side."""
+        await self.inner.aclose()
+
+
+class _Adapted(DualTransport):
+    """A plain httpx transport serving both paths: its own ``handle_async_request`` when it has
+    one (``httpx.MockTransport``), else its sync one, answered whole."""
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.inner.handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if isinstance(self.inner, httpx.AsyncBaseTransport):
+            return await self.inner.handle_async_request(request)
+        response = self.inner.handle_request(request)
+        return _rebuilt(response, response.read(), request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    async def aclose(self) -> None:
+        if isinstance(self.inner, httpx.AsyncBaseTransport):
+            await self.inner.aclose()
+
+
+class CountingTransport(Wrapping):
+    """Passes requests on and keeps them, so a test can tell whether any HTTP happened."""
+
+    def __init__(self, inner: httpx.BaseTransport | DualTransport) -> None:
+        super().__init__(inner)
         self.requests: list[httpx.Request] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -363,62 +662,76 @@ class CountingTransport(httpx.BaseTransport):
         self.requests.append(request)
         return self.inner.handle_request(request)
 
-    def close(self) -> None:
-        """Close the inner transport."""
-        self.inner.close()
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Remember ``request`` and send it through the inner transport."""
+        self.requests.append(request)
+        return await self.inner.handle_async_request(request)
 
 
-class RecordingTransport(httpx.BaseTransport):
+class RecordingTransport(Wrapping):
     """Sends through ``inner`` and writes every exchange (or transport error) to a cassette."""
 
     def __init__(
-        self, inner: httpx.BaseTransport, cassette: Cassette, *, channel: str, base: str
+        self,
+        inner: httpx.BaseTransport | DualTransport,
+        cassette: Cassette,
+        *,
+        channel: str,
+        base: str,
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.cassette = cassette
         self.channel = channel
         self.base = base
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``, record what came back, and return it unchanged."""
-        item = self.cassette.interaction_for(self.channel, self.base, request)
-        self.cassette.interactions.append(item)
+        request.read()
+        item = self._begin(request)
         try:
             response = self.inner.handle_request(request)
             content = response.read()
         except httpx.TransportError as exc:
-            item.error = {"type": type(exc).__name__, "message": self.cassette.rewrite(str(exc))}
+            self._failed(item, exc)
             raise
         finally:
             item.used = True
+        response.close()
+        return self._answer(item, request, response, content)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` on the async path, record what came back, and return it."""
+        await request.aread()
+        item = self._begin(request)
         try:
-            text = content.decode("utf-8")
-        except UnicodeDecodeError:
-            text = content.decode("latin-1")
-        item.status = response.status_code
-        item.response_body = self.cassette.rewrite(text)
-        item.headers = {
-            name.lower(): self.cassette.rewrite(value)
-            for name, value in response.headers.items()
-            if name.lower() not in _DROP_RESPONSE_HEADERS
-        }
+            response = await self.inner.handle_async_request(request)
+            content = await response.aread()
+        except httpx.TransportError as exc:
+            self._failed(item, exc)
+            raise
+        finally:
+            item.used = True
+        await response.aclose()
+        return self._answer(item, request, response, content)
+
+    def _begin(self, request: httpx.Request) -> Interaction:
+        item = self.cassette.interaction_for(self.channel, self.base, request)
+        self.cassette.interactions.append(item)
+        return item
+
+    def _failed(self, item: Interaction, exc: httpx.TransportError) -> None:
+        item.error = {"type": type(exc).__name__, "message": self.cassette.rewrite(str(exc))}
+
+    def _answer(
+        self, item: Interaction, request: httpx.Request, response: httpx.Response, content: bytes
+    ) -> httpx.Response:
+        self.cassette.record_response(item, response, content)
         headers = [
             (k, v)
             for k, v in response.headers.multi_items()
             if k.lower() not in _DROP_RESPONSE_HEADERS
         ]
-        response.close()
-        return httpx.Response(
-            response.status_code,
-            headers=headers,
-            content=content,
-            request=request,
-            extensions=response.extensions,
-        )
-
-    def close(self) -> None:
-        """Close the inner transport."""
-        self.inner.close()
+        return _rebuilt(response, content, request, headers)
 
 
 def _transport_error(name: str) -> type[httpx.TransportError]:
@@ -428,7 +741,7 @@ def _transport_error(name: str) -> type[httpx.TransportError]:
     return httpx.RemoteProtocolError
 
 
-class ReplayTransport(httpx.BaseTransport):
+class ReplayTransport(DualTransport):
     """Answers from a cassette; never touches the network."""
 
     def __init__(self, cassette: Cassette, *, channel: str, base: str) -> None:
@@ -438,6 +751,15 @@ class ReplayTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """The recorded response to the first unused matching interaction."""
+        request.read()
+        return self._answer(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """The recorded response to the first unused matching interaction."""
+        await request.aread()
+        return self._answer(request)
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
         wanted = self.cassette.interaction_for(self.channel, self.base, request)
         found = self.cassette.take(wanted)
         if found.error is not None:

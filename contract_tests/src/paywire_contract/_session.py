@@ -1,5 +1,5 @@
-"""One test's world: the provider built for the mode, its HTTP (live, recorded or replayed), the
-scenario context, and the webhooks the test received."""
+"""One test's world: the provider built for the mode and path, its HTTP (live, recorded or
+replayed), the scenario context, and the webhooks the test received."""
 
 from __future__ import annotations
 
@@ -14,14 +14,19 @@ import attrs
 import httpx
 
 from paywire_contract._harness import Harness, ScenarioContext
+from paywire_contract._paths import EventLoopThread, Operations, PathName
 from paywire_contract._recording import (
     RECEIVER_ORIGIN,
     SANDBOX_ORIGIN,
     Cassette,
     CountingTransport,
+    DualTransport,
+    NetworkTransport,
     RecordingTransport,
     ReplayTransport,
+    Wrapping,
     fixture_path,
+    shared_ssl_context,
 )
 
 if TYPE_CHECKING:
@@ -29,15 +34,9 @@ if TYPE_CHECKING:
     from paywire_sandbox import RunningSandbox
     from paywire_sandbox.testing import WebhookReceiver
 
-__all__ = ["MODES", "ContractEnv", "ReceivedWebhook", "webhook_secret_of"]
+__all__ = ["MODES", "ContractEnv", "ReceivedWebhook", "build_env", "webhook_secret_of"]
 
 MODES: Final = ("sandbox", "replay", "record", "live")
-
-# Headers of a received webhook that are the receiving server's business, not the sender's.
-_TRANSPORT_HEADERS: Final = frozenset(
-    {"host", "content-length", "connection", "accept-encoding", "user-agent", "accept"}
-)
-
 
 # A path segment that is an id the provider generated (pi_123abc, 5O190127TN364715T).
 _ID_SEGMENT: Final = re.compile(r"^(?=.*\d)[A-Za-z0-9_-]{6,}$")
@@ -69,8 +68,10 @@ class ContractEnv:
         provider: the provider under test.
         http: every request the provider sent (or tried to) in this test.
         ctx: the scenario context handed to the harness.
+        against: what the provider talks to: ``"sandbox"``, ``"replay"`` or ``"live"``.
         cassette: this test's recording (``record`` / ``replay``), else ``None``.
         fixture: where the cassette is stored.
+        path: ``"sync"`` or ``"async"``; ``ops`` is the provider's operations on it.
     """
 
     mode: str
@@ -87,11 +88,23 @@ class ContractEnv:
     receiver: WebhookReceiver | None = None
     _control_client: httpx.Client | None = None
     _received_from: int = 0
+    path: PathName = "sync"
+    loop: EventLoopThread | None = None
+    _ops: Operations | None = attrs.field(default=None, alias="ops")
+    _looks: int = 0
+    _extra: list[Operations] = attrs.field(factory=list)
 
     @property
     def name(self) -> str:
         """The provider's name."""
         return self.provider.name
+
+    @property
+    def ops(self) -> Operations:
+        """The provider's operations on this test's path."""
+        if self._ops is None:
+            self._ops = Operations(self.provider, self.path, self.loop)
+        return self._ops
 
     @property
     def webhook_secret(self) -> str:
@@ -124,15 +137,27 @@ class ContractEnv:
         """Make the provider send this test's webhooks to the receiver."""
         self.harness.register_webhook(self.ctx, self.receiver_url, self.webhook_secret)
 
+    def extra_provider(self, settings: Mapping[str, Any]) -> Operations:
+        """Another provider built by the harness from ``settings``, on this test's path, its
+        HTTP through this test's transport (recorded and replayed with the rest); closed with
+        the test."""
+        provider = self.harness.build_provider(settings, transport=_Borrowed(self.http))
+        ops = Operations(provider, self.path, self.loop)
+        self._extra.append(ops)
+        return ops
+
     def received_webhooks(self, timeout: float = 10.0) -> list[ReceivedWebhook]:
-        """Every webhook delivered to the receiver since this test started, once the sandbox has
-        none left to deliver. In replay, the recorded ones, signed anew for the current time (the
-        recorded signatures are stale by now)."""
+        """The webhooks delivered to the receiver since the last look (the first look: since the
+        test started), once the sandbox has none left to deliver. In replay, the deliveries
+        recorded for this look, signed anew for the current time (the recorded signatures are
+        stale by now)."""
+        look = self._looks
+        self._looks += 1
         if self.mode == "replay":
             assert self.cassette is not None
             now = int(time.time())
             out = []
-            for item in self.cassette.webhooks:
+            for item in self.cassette.webhook_batch(look):
                 body = str(item["body"]).encode("utf-8")
                 headers = self.harness.sign_webhook(body, self.webhook_secret, timestamp=now)
                 fresh = {name.lower() for name in headers}
@@ -142,22 +167,14 @@ class ContractEnv:
         if self.sandbox is None or self.receiver is None:
             raise RuntimeError("no webhook receiver in live mode")
         self.sandbox.wait_for_webhooks(timeout=timeout)
+        delivered = self.receiver.requests
         got = [
             ReceivedWebhook(dict(headers), body)
-            for headers, body in self.receiver.requests[self._received_from :]
+            for headers, body in delivered[self._received_from :]
         ]
+        self._received_from = len(delivered)
         if self.cassette is not None:
-            self.cassette.webhooks = [
-                {
-                    "headers": {
-                        k: self.cassette.rewrite(v)
-                        for k, v in w.headers.items()
-                        if k.lower() not in _TRANSPORT_HEADERS
-                    },
-                    "body": self.cassette.rewrite(w.body.decode("utf-8", "replace")),
-                }
-                for w in got
-            ]
+            self.cassette.add_webhooks(look, [(w.headers, w.body) for w in got])
         return got
 
     def finish(self) -> list[str]:
@@ -167,7 +184,9 @@ class ContractEnv:
         """
         problems: list[str] = []
         try:
-            self.provider.close()
+            for extra in self._extra:
+                extra.close()
+            self.ops.close()
         finally:
             if self._control_client is not None:
                 self._control_client.close()
@@ -206,8 +225,11 @@ def build_env(
     sandbox: RunningSandbox | None,
     receiver: WebhookReceiver | None,
     environ: Mapping[str, str] | None = None,
+    path: PathName = "sync",
+    loop: EventLoopThread | None = None,
 ) -> ContractEnv:
-    """Build one test's environment for ``mode``. The caller must call :meth:`ContractEnv.finish`.
+    """Build one test's environment for ``mode`` and ``path``. The caller must call
+    :meth:`ContractEnv.finish`. ``test_id`` names the check (both paths share its fixture).
 
     ``record`` runs against the provider's own test mode when the harness finds keys in the
     environment, otherwise against the sandbox.
@@ -231,38 +253,36 @@ def build_env(
     # The provider's base URL decides what the stored paths are relative to; it is only known
     # once the provider exists, so the recorder/replayer reads it lazily through this holder.
     holder: dict[str, str] = {"base": ""}
-    inner: httpx.BaseTransport
+    inner: DualTransport
     if mode == "replay":
         assert cassette is not None
         inner = _LazyBase(ReplayTransport(cassette, channel="provider", base=""), holder)
     elif mode == "record":
         assert cassette is not None
         inner = _LazyBase(
-            RecordingTransport(httpx.HTTPTransport(), cassette, channel="provider", base=""),
+            RecordingTransport(NetworkTransport(), cassette, channel="provider", base=""),
             holder,
         )
     else:
-        inner = httpx.HTTPTransport()
+        inner = NetworkTransport()
     counting = CountingTransport(inner)
     provider = harness.build_provider(settings, transport=counting)
     holder["base"] = provider.config.base_url or type(provider).default_base_url
+    ops = Operations(provider, path, loop)
 
     control_client = _control_client(mode, against, base, cassette)
     if against == "sandbox" and sandbox is not None:
         try:
             sandbox.reset()
         except BaseException:
-            provider.close()
+            ops.close()
             if control_client is not None:
                 control_client.close()
             raise
     ctx_sandbox = sandbox if against == "sandbox" else None
-    ctx = (
-        ScenarioContext(
-            mode, provider, ctx_sandbox, settings, control=_sandbox_control(control_client)
-        )
-        if control_client is not None
-        else ScenarioContext(mode, provider, ctx_sandbox, settings)
+    control = _sandbox_control(control_client) if control_client is not None else None
+    ctx = ScenarioContext(
+        mode, provider, ctx_sandbox, settings, path=path, ops=ops, **_control_arg(control)
     )
     return ContractEnv(
         mode=mode,
@@ -279,7 +299,14 @@ def build_env(
         receiver=receiver if against == "sandbox" else None,
         control_client=control_client,
         received_from=len(receiver.requests) if receiver is not None else 0,
+        path=path,
+        loop=loop,
+        ops=ops,
     )
+
+
+def _control_arg(control: Any) -> dict[str, Any]:
+    return {} if control is None else {"control": control}
 
 
 def _cassette(
@@ -334,25 +361,43 @@ def _control_client(
     elif mode == "record":
         assert cassette is not None
         transport = RecordingTransport(
-            httpx.HTTPTransport(), cassette, channel="control", base=control_base
+            NetworkTransport(), cassette, channel="control", base=control_base
         )
     else:
-        transport = httpx.HTTPTransport()
+        transport = httpx.HTTPTransport(verify=shared_ssl_context())
     return httpx.Client(base_url=control_base + "/", transport=transport, timeout=30.0)
 
 
-class _LazyBase(httpx.BaseTransport):
+class _LazyBase(Wrapping):
     """Sets the wrapped recorder's / replayer's base URL from ``holder`` at each request."""
 
     def __init__(self, inner: RecordingTransport | ReplayTransport, holder: dict[str, str]) -> None:
-        self.inner = inner
+        super().__init__(inner)
+        self.target = inner
         self.holder = holder
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Forward ``request`` with the provider's base URL known."""
-        self.inner.base = self.holder["base"]
+        self.target.base = self.holder["base"]
+        return self.target.handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Forward ``request`` with the provider's base URL known."""
+        self.target.base = self.holder["base"]
+        return await self.target.handle_async_request(request)
+
+
+class _Borrowed(DualTransport):
+    """This test's transport lent to another provider: its HTTP is counted and recorded, and
+    closing that provider leaves the transport open for the provider under test."""
+
+    def __init__(self, inner: CountingTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send through the test's transport."""
         return self.inner.handle_request(request)
 
-    def close(self) -> None:
-        """Close the wrapped transport."""
-        self.inner.close()
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send through the test's transport."""
+        return await self.inner.handle_async_request(request)

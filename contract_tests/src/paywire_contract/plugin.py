@@ -11,6 +11,10 @@ Fixtures:
     also starts ``paywire_webhook_receiver``.
     ``paywire_sandbox_options`` (session): keyword arguments for ``run_sandbox`` (override it in a
     conftest to serve only some fakes, or extra ones).
+    ``paywire_event_loop`` (session): the event loop, in a background thread, that runs the
+    async path's coroutines.
+    ``paywire_path``: ``"sync"`` or ``"async"`` — every check that uses ``paywire_env`` runs on
+    both (``test_charge_succeeds[sync]``, ``…[async]``), sharing one fixture file.
     ``paywire_env``: one test's world (:class:`~paywire_contract._session.ContractEnv`).
     ``paywire_provider``: the provider under test, built for the current mode.
     ``paywire_ctx``: the :class:`~paywire_contract.ScenarioContext` for the harness.
@@ -28,6 +32,7 @@ import pytest
 
 from paywire_contract._guard import weakened_tests
 from paywire_contract._harness import Harness, ScenarioContext
+from paywire_contract._paths import PATHS, EventLoopThread, PathName
 from paywire_contract._session import MODES, ContractEnv, build_env
 from paywire_contract._suite import (
     GUARD_TEST,
@@ -80,6 +85,28 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+def _declared_exception(item: pytest.Item) -> str | None:
+    cls = getattr(item, "cls", None)
+    harness = getattr(cls, "harness", None)
+    if not (isinstance(cls, type) and issubclass(cls, ProviderContractSuite)):
+        return None
+    if not isinstance(harness, Harness):
+        return None
+    declared = harness.declared_exceptions
+    name = getattr(item, "originalname", item.name)
+    reason = declared.get(item.name, declared.get(name))
+    return reason if isinstance(reason, str) and reason.strip() else None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the checks a harness declares as exceptions as strict, reasoned ``xfail``: the same in
+    the plugin's own tests and in ``paywire certify``."""
+    for item in items:
+        reason = _declared_exception(item)
+        if reason is not None:
+            item.add_marker(pytest.mark.xfail(reason=f"declared exception: {reason}", strict=True))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
@@ -102,6 +129,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     problems = weakened_tests(cls, ProviderContractSuite, standard_tests(), helpers=suite_helpers())
     if problems:
         pytest.fail("the contract suite was weakened: " + "; ".join(problems), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def paywire_event_loop() -> Iterator[EventLoopThread]:
+    """The event loop (in a background thread) the async path's coroutines run on."""
+    with EventLoopThread() as loop:
+        yield loop
+
+
+@pytest.fixture(params=PATHS)
+def paywire_path(request: pytest.FixtureRequest) -> PathName:
+    """The path a check runs on: the provider's sync operations, or their ``_async`` twins."""
+    path: PathName = request.param
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -168,9 +209,10 @@ def _fixtures_dir(request: pytest.FixtureRequest) -> Path:
 
 
 def _test_id(request: pytest.FixtureRequest) -> str:
-    # The test's own name, not its class's: `paywire certify` runs the same tests under another
-    # class name and must find the plugin's fixtures.
-    return str(request.node.name)
+    # The check's own name — not its class's, since `paywire certify` runs the same checks under
+    # another class name and must find the plugin's fixtures; and not its path's, since both
+    # paths of a check share one fixture.
+    return str(getattr(request.node, "originalname", None) or request.node.name)
 
 
 @pytest.fixture
@@ -180,8 +222,11 @@ def paywire_env(
     paywire_harness: Harness,
     paywire_sandbox: RunningSandbox | None,
     paywire_webhook_receiver: WebhookReceiver | None,
+    paywire_path: PathName,
+    paywire_event_loop: EventLoopThread,
 ) -> Iterator[ContractEnv]:
-    """One test's world: provider, HTTP (live / recorded / replayed), scenario context."""
+    """One test's world: provider, HTTP (live / recorded / replayed), scenario context, on the
+    test's path."""
     try:
         env = build_env(
             mode=paywire_mode,
@@ -190,6 +235,8 @@ def paywire_env(
             fixtures=_fixtures_dir(request),
             sandbox=paywire_sandbox,
             receiver=paywire_webhook_receiver,
+            path=paywire_path,
+            loop=paywire_event_loop,
         )
     except LookupError as exc:
         pytest.skip(str(exc))
