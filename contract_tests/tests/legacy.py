@@ -37,10 +37,6 @@ EXCEPTIONS: dict[str, str] = {
         "minipay declares every capability, save_on_checkout included, but its checkout never "
         "saves the payment method"
     ),
-    "test_charge_without_key_after_double_fault": (
-        "minipay makes a key for each charge but raises OutcomeUnknown without it after a 5xx, "
-        "and paywire does not add one for API 1.0 providers"
-    ),
 }
 
 

@@ -168,7 +168,10 @@ CASES = [
         "minipay",
         "no_idempotency",
         "test_idempotent_charge_after_dropped_response",
-        "OutcomeUnknown carries idempotency_key None, expected 'contract-drop-1'",
+        # The core gives the OutcomeUnknown the key (issue 10 item 1); the key never reached
+        # the provider, so the retry charges again — and the check says so.
+        "after a dropped response, retrying with the same key returned 'ch_000006' but the "
+        "first call returned 'ch_000005': the charge was made twice",
     ),
     (
         "minipay",

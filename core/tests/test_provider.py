@@ -28,6 +28,7 @@ from paywire import (
     MalformedWebhook,
     Money,
     NotFound,
+    OutcomeUnknown,
     PaymentStatus,
     Provider,
     RefundStatus,
@@ -319,3 +320,37 @@ def test_authentication_required_keeps_where_to_send_the_customer() -> None:
     again = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own object, round-tripped
     assert (again.transaction_id, again.action_url) == ("pi_1", "https://a/3ds")
     assert AuthenticationRequired("x", provider="toy").transaction_id is None
+
+
+def test_old_providers_always_get_a_key_and_outcome_unknown_carries_it() -> None:
+    """Issue 10 item 1 for every provider, old ones included: a charge the caller sends without
+    an idempotency key gets one before its first attempt, and the OutcomeUnknown the plugin
+    raises (here its own, keyless) carries it — so the documented retry is one charge."""
+    requests: list[httpx.Request] = []
+    handler = toy_api(requests)
+
+    def lost(request: httpx.Request) -> httpx.Response:
+        handler(request)
+        raise httpx.ReadError("the answer was lost after the charge was made")
+
+    provider = ToyProvider.create(
+        ToyConfig(api_key=Secret("sk_test_toykey123"), max_attempts=1),
+        transport=httpx.MockTransport(lost),
+    )
+    method = SavedPaymentMethod("toy", "pm_1")
+    with provider.http, pytest.raises(OutcomeUnknown) as caught:
+        provider.charge_payment_method(method, Money("1.00", "EUR"))
+    key = caught.value.idempotency_key
+    assert key
+    assert requests[-1].headers["Idempotency-Key"] == key  # sent on the first attempt
+    ok = _toy(requests)
+    with ok.http:
+        ok.charge_payment_method(method, Money("1.00", "EUR"))
+        ok.create_refund("ch_1")
+        invoice = Invoice("INV-3", "HUF", [LineItem("Plan", Money(1500, "HUF"))])
+        ok.create_checkout_session(invoice, success_url="https://s/ok", cancel_url="https://s/no")
+    assert all(r.headers.get("Idempotency-Key") for r in requests[-3:])
+    given = _toy(requests)
+    with given.http:
+        given.charge_payment_method(method, Money("1.00", "EUR"), idempotency_key="mine")
+    assert requests[-1].headers["Idempotency-Key"] == "mine"

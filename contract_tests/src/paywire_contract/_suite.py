@@ -574,9 +574,9 @@ class ProviderContractSuite:
         troubleshooting="""
         With ``save_payment_method=True`` the provider must keep the method (Stripe:
         ``setup_future_usage``; a vault flag) and an event of the checkout must say which one:
-        set ``payment_method_id`` (and ``customer_id``) in the event rules, or complete it in
-        ``follow_up``. If the charge fails, the method was not saved for off-session use. Do
-        not declare ``save_on_checkout`` if the provider cannot do it.
+        set ``payment_method_id`` (and ``customer_id``) with ``method_saved=True`` in the event
+        rules, or complete the event in ``follow_up``. If the charge fails, the method was not
+        saved for off-session use. Do not declare ``save_on_checkout`` if the provider cannot.
         """,
     )
     def test_checkout_saves_method(self, paywire_env: ContractEnv) -> None:
@@ -590,7 +590,7 @@ class ProviderContractSuite:
         check(
             bool(saved),
             "no event delivered after a checkout with save_payment_method=True names a saved "
-            f"payment method (payment_method_id); normalized: {summary(events)}",
+            f"payment method (payment_method_id with method_saved); normalized: {summary(events)}",
         )
         method = saved[0]
         assert method is not None

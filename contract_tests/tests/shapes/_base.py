@@ -422,6 +422,8 @@ def charge_events(rules: CurrencyRules) -> dict[str, EventRule]:
             "amount": _amount(obj, rules),
             "payment_method_id": obj.get("method"),
             "customer_id": obj.get("customer"),
+            # The fakes name a method only when the checkout kept it.
+            "method_saved": obj.get("method") is not None,
         }
 
     def charge(obj: Mapping[str, Any]) -> EventFields:

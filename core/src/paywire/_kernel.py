@@ -50,7 +50,7 @@ from paywire._errors import (
     RateLimited,
     UnknownEvent,
 )
-from paywire._provider import Capability, ConfigT, Provider, accepts_saved_methods
+from paywire._provider import Capability, ConfigT, Provider, accepts_saved_methods, keyed
 from paywire._secrets import redact
 from paywire._types import SavedPaymentMethod, SetupSession, WebhookEvent
 
@@ -709,6 +709,7 @@ class KernelProvider(Provider[ConfigT]):
 
     # -- the public operations -----------------------------------------------------------------
 
+    @keyed
     def create_checkout_session(
         self,
         invoice: Invoice,
@@ -789,6 +790,7 @@ class KernelProvider(Provider[ConfigT]):
         op = self.op_complete_setup(source, params=params or {}, key=key)
         return await self.run_async(op, key=key)
 
+    @keyed
     def charge_payment_method(
         self,
         payment_method: SavedPaymentMethod,
@@ -834,6 +836,7 @@ class KernelProvider(Provider[ConfigT]):
         )
         return await self.run_async(op, key=key)
 
+    @keyed
     def create_refund(
         self,
         transaction_id: str,

@@ -16,13 +16,14 @@ import abc
 import asyncio
 import enum
 import functools
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeVar
 
 import attrs
 
 from paywire._config import ProviderConfig
-from paywire._errors import ConfigurationError, InvalidSignature, UnknownEvent
+from paywire._errors import ConfigurationError, InvalidSignature, OutcomeUnknown, UnknownEvent
 
 if TYPE_CHECKING:
     import httpx
@@ -104,6 +105,8 @@ WebhookAuthentication = Literal["signature", "fetch"]
 ConfigT = TypeVar("ConfigT", bound=ProviderConfig)
 
 _SAVED_METHOD_OPERATIONS = ("get_payment_method_details", "detach_payment_method")
+#: Operations that create or move something and take an idempotency key.
+_KEYED_OPERATIONS = ("create_checkout_session", "charge_payment_method", "create_refund")
 
 
 def method_id(method: SavedPaymentMethod | str) -> str:
@@ -122,6 +125,40 @@ def accepts_saved_methods(func: Callable[..., T]) -> Callable[..., T]:
     API 1.0 — are handed the method's id."""
     func.__paywire_saved_methods__ = True  # type: ignore[attr-defined]
     return func
+
+
+def keyed(func: Callable[..., T]) -> Callable[..., T]:
+    """Mark an override of a keyed operation as making its own key (the kernel's do): it is
+    not wrapped again."""
+    func.__paywire_keyed__ = True  # type: ignore[attr-defined]
+    return func
+
+
+def _keyed(func: Callable[..., T]) -> Callable[..., T]:
+    """An API 1.0 operation that takes ``idempotency_key``, made to always get one: a key is
+    made before the first attempt when the caller gives none, and an ``OutcomeUnknown`` that
+    the plugin raised without a key carries it — so the documented retry never charges twice.
+    """
+
+    @functools.wraps(func)
+    def call(self: Provider[Any], *args: Any, idempotency_key: str | None = None, **kw: Any) -> T:
+        key = idempotency_key or str(uuid.uuid4())
+        try:
+            return func(self, *args, idempotency_key=key, **kw)
+        except OutcomeUnknown as exc:
+            if exc.idempotency_key is not None:
+                raise
+            raise OutcomeUnknown(
+                exc.message,
+                provider=exc.provider,
+                idempotency_key=key,
+                raw_code=exc.raw_code,
+                http_status=exc.http_status,
+                request_id=exc.request_id,
+            ) from None
+
+    call.__paywire_keyed__ = True  # type: ignore[attr-defined]
+    return call
 
 
 def _by_id(func: Callable[..., T]) -> Callable[..., T]:
@@ -167,11 +204,17 @@ class Provider(abc.ABC, Generic[ConfigT]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # API 1.0 plugins take the id where apps may now pass the SavedPaymentMethod itself.
+        # API 1.0 plugins take the id where apps may now pass the SavedPaymentMethod itself,
+        # and get a key for every operation that moves money (the kernel's own operations
+        # already do both, and are marked).
         for name in _SAVED_METHOD_OPERATIONS:
             impl = cls.__dict__.get(name)
             if callable(impl) and not getattr(impl, "__paywire_saved_methods__", False):
                 setattr(cls, name, _by_id(impl))
+        for name in _KEYED_OPERATIONS:
+            impl = cls.__dict__.get(name)
+            if callable(impl) and not getattr(impl, "__paywire_keyed__", False):
+                setattr(cls, name, _keyed(impl))
 
     def __init__(self, config: ConfigT, http: HttpClient) -> None:
         self.config = config
