@@ -14,7 +14,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from paywire_sandbox import Fake, RunningSandbox, WebhookEndpoint, run_sandbox
+from paywire_sandbox import (
+    Fake,
+    RunningSandbox,
+    SandboxControlError,
+    WebhookEndpoint,
+    run_sandbox,
+)
 
 
 @pytest.fixture
@@ -185,6 +191,7 @@ def test_listing_and_deleting_one_fault(echo: RunningSandbox) -> None:
         "status": 500,
         "retry_after": None,
         "delay": None,
+        "after": None,
         "hits": 0,
         "held": 0,
     }
@@ -303,3 +310,18 @@ def test_error_body_headers_that_are_not_text_fall_back_to_the_generic_body(
     assert response.json()["error"]["type"] == "sandbox_error"
     assert "echo-request-id" not in response.headers
     assert any("using the generic body" in r.getMessage() for r in caplog.records)
+
+
+def test_a_fault_can_wait_for_another_to_fire(echo: RunningSandbox, client: httpx.Client) -> None:
+    """"Lose the answer, then fail everything after it": the second fault matches only once the
+    first has fired, so the requests before it go through."""
+    drop = echo.add_fault("echo", path="/v1/things", kind="drop_after_commit")
+    echo.add_fault("echo", method="*", path="*", kind="server_error", count=None, after=drop["id"])
+    assert client.get("/echo/v1/things").status_code == 200  # not active yet
+    with pytest.raises(httpx.TransportError):
+        client.post("/echo/v1/things")
+    assert client.get("/echo/v1/things").status_code == 500  # everything after it fails
+    echo.clear_faults()
+    assert things(client) == 1  # the lost answer's request did take effect
+    with pytest.raises(SandboxControlError, match="after"):
+        echo.add_fault("echo", kind="server_error", after="flt_nonexistent")

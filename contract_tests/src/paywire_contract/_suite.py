@@ -435,9 +435,11 @@ class ProviderContractSuite:
         return env.fault_path(posts[-1])
 
     @staticmethod
-    def _arm(env: ContractEnv, **fault: Any) -> None:
+    def _arm(env: ContractEnv, **fault: Any) -> str:
         answer = env.ctx.control("POST", "/faults", {"provider": env.name, **fault})
         check(answer.status_code < 300, f"arming the sandbox fault failed: {answer.text}")
+        armed = answer.json()
+        return str(armed.get("id", "")) if isinstance(armed, dict) else ""
 
     @staticmethod
     def _drop_fired(env: ContractEnv, path: str) -> None:
@@ -1345,7 +1347,7 @@ class ProviderContractSuite:
     )
     def test_charge_without_key_after_double_fault(self, paywire_env: ContractEnv) -> None:
         """Charging without an idempotency key while the sandbox drops the charge's answer after
-        committing it and fails every later request of the provider ends in OutcomeUnknown
+        committing it and then fails every request of the provider ends in OutcomeUnknown
         carrying an idempotency key; once the faults clear, retrying with that key returns one
         charge (charging with it again returns the same transaction, and
         ``Harness.charges_made``, when given, counts one more charge)."""
@@ -1360,8 +1362,11 @@ class ProviderContractSuite:
             "charge_payment_method without an idempotency key, its answer lost after the charge "
             "was made and every later request failing,"
         )
-        self._arm(env, method="POST", path=path, kind="drop_after_commit", count=1)
-        self._arm(env, method="*", path="*", kind="server_error", count=None)
+        # The answer to the charging request is lost after it took effect, and from then on
+        # every request fails (the plugin's own recovery lookups included); what comes before
+        # the charge (a customer or order lookup) goes through, whatever the provider's steps.
+        drop = self._arm(env, method="POST", path=path, kind="drop_after_commit", count=1)
+        self._arm(env, method="*", path="*", kind="server_error", count=None, after=drop)
         try:
             try:
                 result = env.ops.charge_payment_method(method, amount)

@@ -81,6 +81,8 @@ class Fault:
     status: int | None = None
     retry_after: int | None = None
     delay: float | None = None
+    #: The id of another fault this one waits for: it matches only once that one has fired.
+    after: str | None = None
     hits: int = 0
     #: Events a ``reorder_webhooks`` fault is holding back (opaque to this module).
     held: list[Any] = attrs.field(factory=list, repr=False)
@@ -97,13 +99,14 @@ class Fault:
             "status": self.status,
             "retry_after": self.retry_after,
             "delay": self.delay,
+            "after": self.after,
             "hits": self.hits,
             "held": len(self.held),
         }
 
 
 _FAULT_FIELDS: Final = frozenset(
-    {"provider", "kind", "method", "path", "count", "status", "retry_after", "delay"}
+    {"provider", "kind", "method", "path", "count", "status", "retry_after", "delay", "after"}
 )
 
 
@@ -174,6 +177,8 @@ class FaultSet:
     def __init__(self, providers: Callable[[], Mapping[str, object]]) -> None:
         self._providers = providers
         self._faults: list[Fault] = []
+        #: Ids of faults that have fired at least once (what ``after`` waits for).
+        self._fired: set[str] = set()
         #: True while any HTTP fault is armed: the per-request fast path checks only this.
         self.http_active = False
 
@@ -206,6 +211,11 @@ class FaultSet:
         if kind is FaultKind.REORDER_WEBHOOKS and (count is None or count < 2):
             raise ValueError("'count' for reorder_webhooks is how many events to reverse (>= 2)")
         status, retry_after, delay = _parse_options(kind, data)
+        after = data.get("after")
+        if after is not None and (
+            not isinstance(after, str) or (self.get(after) is None and after not in self._fired)
+        ):
+            raise ValueError("'after' must be the id of an armed fault")
         fault = Fault(
             id="flt_" + secrets.token_hex(8),
             provider=provider,
@@ -216,6 +226,7 @@ class FaultSet:
             status=status,
             retry_after=retry_after,
             delay=delay,
+            after=after,
         )
         self._faults.append(fault)
         self._refresh()
@@ -234,6 +245,7 @@ class FaultSet:
     def clear(self) -> list[Fault]:
         """Disarm every fault; returns them (the hub releases what reorder faults held)."""
         removed, self._faults = self._faults, []
+        self._fired.clear()
         self._refresh()
         return removed
 
@@ -243,6 +255,7 @@ class FaultSet:
             if (
                 not fault.kind.is_webhook
                 and fault.provider == provider
+                and (fault.after is None or fault.after in self._fired)
                 and (fault.method is None or fault.method == method)
                 and fnmatch.fnmatchcase(path, fault.path)
             ):
@@ -267,6 +280,7 @@ class FaultSet:
 
     def _consume(self, fault: Fault) -> None:
         fault.hits += 1
+        self._fired.add(fault.id)
         if fault.count is not None:
             fault.count -= 1
             if fault.count <= 0:

@@ -141,9 +141,11 @@ class RunningSandbox:
         status: int | None = None,
         retry_after: int | None = None,
         delay: float | None = None,
+        after: str | None = None,
     ) -> dict[str, Any]:
-        """Arm a fault (see the fault kinds in the README); returns it with its ``id``."""
-        options = {"status": status, "retry_after": retry_after, "delay": delay}
+        """Arm a fault (see the fault kinds in the README); returns it with its ``id``.
+        ``after``: the id of a fault this one waits for (it matches once that one fired)."""
+        options = {"status": status, "retry_after": retry_after, "delay": delay, "after": after}
         body: dict[str, Any] = {
             "provider": provider,
             "method": method,
