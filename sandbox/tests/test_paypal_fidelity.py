@@ -5,9 +5,9 @@
   requests (drops members, puts the wrong type, an unknown enum value, an over-long string) and
   sends each to a fake of each kind.
 * Every request the PayPal plugin sent in its recorded contract fixtures must satisfy PayPal's
-  request schemas (no undocumented member, nothing missing or malformed). Fixtures known to break
-  them today are strict xfails that name the problem, so re-recording them turns the marker into
-  a failure until it is removed; a planted undocumented parameter proves the check can fail.
+  request schemas (no undocumented member, nothing missing or malformed) — the plugin rebuilt on
+  the kernel no longer sends ``experience_context.user_action`` to Vault setup tokens; a planted
+  undocumented parameter proves the check can fail.
 
 The documents come from ``$PAYWIRE_PAYPAL_SPECS`` or ``shared/reference/paypal`` beside the
 repository; without them these tests skip on a developer's machine and fail under CI.
@@ -261,16 +261,6 @@ def test_errata_are_still_needed() -> None:
 # The plugin's recorded requests
 
 
-#: Fixtures whose requests break PayPal's published schemas today (recorded before the sandbox
-#: checked them); each names the problem. Re-recorded fixtures make these fail until removed.
-KNOWN_VIOLATIONS = {
-    "test_setup_session_saves_method.json": (
-        "POST /v3/vault/setup-tokens sends payment_source.paypal.experience_context.user_action, "
-        "which neither PayPal's Vault v3 document nor its server SDK's VaultExperienceContext has"
-    ),
-}
-
-
 def recorded_requests(fixture: Path) -> list[tuple[str, str, dict[str, str], Any]]:
     """(method, path, query, JSON body or None) of each request sent to PayPal's API."""
     found = []
@@ -302,21 +292,11 @@ def request_problems(schemas: RequestSchemas, fixture: Path) -> list[str]:
     return problems
 
 
-def _fixture_params() -> list[Any]:
-    params = []
-    for fixture in FIXTURES:
-        reason = KNOWN_VIOLATIONS.get(fixture.name)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        params.append(pytest.param(fixture, id=fixture.stem, marks=marks))
-    return params
-
-
 def test_fixtures_were_found() -> None:
     assert FIXTURES, "no PayPal contract fixtures found"
-    assert set(KNOWN_VIOLATIONS) <= {fixture.name for fixture in FIXTURES}
 
 
-@pytest.mark.parametrize("fixture", _fixture_params())
+@pytest.mark.parametrize("fixture", [pytest.param(f, id=f.stem) for f in FIXTURES])
 def test_recorded_requests_follow_paypals_schemas(fixture: Path) -> None:
     schemas = _schemas_or_skip()
     assert request_problems(schemas, fixture) == []

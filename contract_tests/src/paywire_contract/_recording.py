@@ -282,6 +282,9 @@ class Cassette:
     misses: list[str] = attrs.field(factory=list)
     volatile: frozenset[str] = frozenset()
     learned: set[str] = attrs.field(factory=set, repr=False)
+    #: What the idempotency keys paywire made during the recording began with (see
+    #: :func:`paywire_contract._session.recorded_keys`): replay makes the same keys again.
+    key_prefix: str = ""
 
     def rewrite(self, text: str) -> str:
         """``text`` with real origins replaced by placeholders and known secrets redacted."""
@@ -445,6 +448,7 @@ class Cassette:
             "test": self.test_id,
             "provider": self.provider,
             "recorded_against": self.recorded_against,
+            **({"key_prefix": self.key_prefix} if self.key_prefix else {}),
             "interactions": [i.to_json() for i in self.interactions],
             "webhooks": self.webhooks,
         }
@@ -498,6 +502,7 @@ class Cassette:
         cassette.interactions = [Interaction.from_json(i) for i in data.get("interactions", [])]
         cassette.webhooks = list(data.get("webhooks", []))
         cassette.recorded_against = str(data.get("recorded_against", "sandbox"))
+        cassette.key_prefix = str(data.get("key_prefix", ""))
         return cassette
 
 

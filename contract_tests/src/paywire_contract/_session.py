@@ -3,16 +3,20 @@ replayed), the scenario context, and the webhooks the test received."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import re
+import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import httpx
 
+import paywire._keys
 from paywire_contract._harness import Harness, ScenarioContext
 from paywire_contract._paths import EventLoopThread, Operations, PathName
 from paywire_contract._recording import (
@@ -401,3 +405,26 @@ class _Borrowed(DualTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send through the test's transport."""
         return await self.inner.handle_async_request(request)
+
+
+@contextlib.contextmanager
+def recorded_keys(env: ContractEnv) -> Iterator[None]:
+    """While a test records or replays, the idempotency keys paywire makes (for operations the
+    test calls without one) are ``<prefix>-1``, ``<prefix>-2`` … — the prefix random per
+    recording and kept in the fixture — so that replay makes exactly the keys the recording
+    made: a plugin that writes its key into a request (Razorpay's order receipt) and looks for
+    it in an answer finds it again. Other modes keep paywire's random keys."""
+    cassette = env.cassette
+    if cassette is None:
+        yield
+        return
+    if env.mode == "record" or not cassette.key_prefix:
+        cassette.key_prefix = "pwk-" + secrets.token_hex(6)
+    prefix = cassette.key_prefix
+    counter = itertools.count(1)
+    previous = paywire._keys.make_key
+    paywire._keys.make_key = lambda: f"{prefix}-{next(counter)}"
+    try:
+        yield
+    finally:
+        paywire._keys.make_key = previous

@@ -33,7 +33,7 @@ import pytest
 from paywire_contract._guard import weakened_tests
 from paywire_contract._harness import Harness, ScenarioContext
 from paywire_contract._paths import PATHS, EventLoopThread, PathName
-from paywire_contract._session import MODES, ContractEnv, build_env
+from paywire_contract._session import MODES, ContractEnv, build_env, recorded_keys
 from paywire_contract._suite import (
     GUARD_TEST,
     ProviderContractSuite,
@@ -242,7 +242,8 @@ def paywire_env(
         pytest.skip(str(exc))
     passed = False
     try:
-        yield env
+        with recorded_keys(env):
+            yield env
         report = request.node.stash.get(_CALL_REPORT, None)
         passed = report is not None and report.passed
     finally:

@@ -71,7 +71,7 @@ from paywire._types import (
 
 if TYPE_CHECKING:
     from paywire._convert import from_json_dict, make_converter, to_json_dict
-    from paywire._http import new_idempotency_key
+    from paywire._keys import new_idempotency_key
 
 __version__ = "0.1.0"
 
@@ -136,7 +136,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "new_idempotency_key": "paywire._http",
+    "new_idempotency_key": "paywire._keys",
     "from_json_dict": "paywire._convert",
     "make_converter": "paywire._convert",
     "to_json_dict": "paywire._convert",

@@ -20,7 +20,6 @@ import logging
 import random
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import Callable, Generator, Iterable, Mapping
 from datetime import UTC
@@ -39,6 +38,7 @@ from paywire._errors import (
     ProviderUnavailable,
     RateLimited,
 )
+from paywire._keys import new_idempotency_key
 from paywire._secrets import Secret, redact
 from paywire._types import utc_from_timestamp
 
@@ -72,11 +72,6 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.
 #: A provider's opinion on retrying a response: ``True`` retry (when it is safe), ``False`` do
 #: not, ``None`` no opinion (the policy decides). Stripe's ``Stripe-Should-Retry`` header is one.
 RetryAdvice = Callable[[httpx.Response], bool | None]
-
-
-def new_idempotency_key() -> str:
-    """A fresh key for one operation; pass the same key again to retry that operation."""
-    return str(uuid.uuid4())
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

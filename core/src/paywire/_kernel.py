@@ -50,6 +50,7 @@ from paywire._errors import (
     RateLimited,
     UnknownEvent,
 )
+from paywire._keys import new_idempotency_key
 from paywire._provider import Capability, ConfigT, Provider, accepts_saved_methods, keyed
 from paywire._secrets import redact
 from paywire._types import SavedPaymentMethod, SetupSession, WebhookEvent
@@ -1008,7 +1009,7 @@ _HTTP: Any = None
 
 
 def _key(given: str | None) -> str:
-    return given or _http().new_idempotency_key()
+    return given or new_idempotency_key()
 
 
 def _resumed(operation: Operation[T], first: Call) -> Operation[T]:

@@ -16,7 +16,6 @@ import abc
 import asyncio
 import enum
 import functools
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeVar
 
@@ -24,6 +23,7 @@ import attrs
 
 from paywire._config import ProviderConfig
 from paywire._errors import ConfigurationError, InvalidSignature, OutcomeUnknown, UnknownEvent
+from paywire._keys import new_idempotency_key
 
 if TYPE_CHECKING:
     import httpx
@@ -142,7 +142,7 @@ def _keyed(func: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(func)
     def call(self: Provider[Any], *args: Any, idempotency_key: str | None = None, **kw: Any) -> T:
-        key = idempotency_key or str(uuid.uuid4())
+        key = idempotency_key or new_idempotency_key()
         try:
             return func(self, *args, idempotency_key=key, **kw)
         except OutcomeUnknown as exc:

@@ -54,6 +54,7 @@ from paywire._kernel import (
     encode_form,
     immediately,
 )
+from paywire._keys import new_idempotency_key
 from paywire._money import CurrencyRules
 from paywire._plugins import CORE_API_VERSION
 from paywire._provider import accepts_saved_methods, method_id
@@ -79,7 +80,6 @@ if TYPE_CHECKING:
         HttpClient,
         RetryPolicy,
         error_for_status,
-        new_idempotency_key,
         parse_retry_after,
     )
 
@@ -128,7 +128,6 @@ _LAZY = {
     "HttpClient": "paywire._http",
     "RetryPolicy": "paywire._http",
     "error_for_status": "paywire._http",
-    "new_idempotency_key": "paywire._http",
     "parse_retry_after": "paywire._http",
 }
 
