@@ -364,3 +364,26 @@ def test_a_planted_undocumented_parameter_is_caught(fixture: Path) -> None:
         pytest.skip("this fixture sends no JSON object to Razorpay")
     found = recorded_problems(document)
     assert sum("undocumented_parameter: not documented" in p for p in found) == planted
+
+
+def test_the_settle_route_settles_what_is_pending_without_moving_the_clock(
+    rzp: httpx.Client, clean_sandbox: RunningSandbox
+) -> None:
+    """``POST /_sandbox/razorpay/settle`` debits pending recurring payments and settles pending
+    refunds at once; the shared clock stays where it was (other fakes sign with it)."""
+    customer_id, token_id = token_for(clean_sandbox)
+    charged = recurring(rzp, customer_id, token_id).json()["razorpay_payment_id"]
+    link = rzp.post("/v1/payment_links", json={"amount": 90000}).json()
+    paid = clean_sandbox.control(
+        "POST", f"/razorpay/checkout/{link['id']}/complete", json={"outcome": "success"}
+    ).json()["payment_id"]
+    refund = rzp.post(f"/v1/payments/{paid}/refund", json={"amount": 10000}).json()
+    before = clean_sandbox.control("GET", "/clock").json()["now"]
+    assert rzp.get(f"/v1/payments/{charged}").json()["status"] == "created"
+    answer = clean_sandbox.control("POST", "/razorpay/settle")
+    assert answer.status_code == 200
+    assert answer.json() == {"debited": 1, "refunds_settled": 1}
+    assert rzp.get(f"/v1/payments/{charged}").json()["status"] == "captured"
+    refunds = {r["id"]: r for r in rzp.get("/v1/refunds").json()["items"]}
+    assert refunds[refund["id"]]["status"] == "processed"
+    assert clean_sandbox.control("GET", "/clock").json()["now"] - before < 60

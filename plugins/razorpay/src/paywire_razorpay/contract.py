@@ -123,6 +123,12 @@ class RazorpayHarness(Harness):
 
     # -- scenario data -----------------------------------------------------------------------
 
+    def settle(self, ctx: ScenarioContext) -> None:
+        """Razorpay debits recurring payments and processes refunds later: the sandbox's
+        Razorpay fake settles what is pending now (``POST /_sandbox/razorpay/settle``), without
+        moving the clock every fake shares."""
+        ctx.control_json("POST", "/razorpay/settle")
+
     def customer(self) -> paywire.Customer:
         """A customer Razorpay can save a card for: a valid name, an email and a phone."""
         return paywire.Customer(

@@ -417,13 +417,27 @@ class RazorpayFake(Fake):
         return routes
 
     def control_routes(self) -> Sequence[BaseRoute]:
-        """Complete/cancel a hosted page, create a confirmed token, pin a key's secret."""
+        """Complete/cancel a hosted page, create a confirmed token, pin a key's secret, settle
+        what is pending now."""
         return [
             Route("/checkout/{id}/complete", self._guard(self._ctl_complete), methods=["POST"]),
             Route("/checkout/{id}/cancel", self._guard(self._ctl_cancel), methods=["POST"]),
             Route("/tokens", self._guard(self._ctl_token), methods=["POST"]),
             Route("/keys", self._guard(self._ctl_key), methods=["POST"]),
+            Route("/settle", self._guard(self._ctl_settle), methods=["POST"]),
         ]
+
+    async def _ctl_settle(self, request: Request) -> Response:
+        """``POST /_sandbox/razorpay/settle``: debit every pending recurring payment and settle
+        every pending refund now, as if their time had come — without moving the sandbox clock,
+        which every fake shares (a clock 48 h ahead signs other providers' webhooks in the
+        future). Answers how many of each settled."""
+        debits, refunds = len(self._debits_due), len(self._refunds_due)
+        now = self._now()
+        self._debits_due = dict.fromkeys(self._debits_due, now)
+        self._refunds_due = dict.fromkeys(self._refunds_due, now)
+        self._settle_due()
+        return _json({"debited": debits, "refunds_settled": refunds})
 
     # ------------------------------------------------------------------ plumbing
 
