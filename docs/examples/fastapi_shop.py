@@ -55,6 +55,13 @@ class ProviderChoice(BaseModel):
     provider: str
 
 
+class NewMethod(ProviderChoice):
+    """Who saves a method: some providers need a name and a phone number (Razorpay)."""
+
+    name: str | None = None
+    phone: str | None = None
+
+
 class NewRenewal(ProviderChoice):
     """A renewal charged to the customer's saved method."""
 
@@ -146,10 +153,12 @@ def create_app() -> FastAPI:  # noqa: PLR0915 - one factory holds the shop's rou
 
     # --8<-- [start:setup]
     @app.post("/customers/{customer}/payment-methods")
-    async def save_a_method(customer: str, body: ProviderChoice) -> dict[str, str]:
+    async def save_a_method(customer: str, body: NewMethod) -> dict[str, str]:
         chosen = provider(body.provider)
         session = await chosen.create_setup_session_async(
-            Customer(id=customer, email=f"{customer}@example.com"),
+            Customer(
+                id=customer, email=f"{customer}@example.com", name=body.name, phone=body.phone
+            ),
             success_url=f"{shop_url}/saved?customer={customer}&provider={chosen.name}",
             cancel_url=f"{shop_url}/saved?customer={customer}&provider={chosen.name}",
         )

@@ -123,9 +123,16 @@ def create_app() -> Flask:  # noqa: PLR0915 - one factory holds the shop's route
     # --8<-- [start:setup]
     @app.post("/customers/<customer>/payment-methods")
     def save_a_method(customer: str) -> dict[str, str]:
-        chosen = provider(body().get("provider"))
+        form = body()
+        chosen = provider(form.get("provider"))
         session = chosen.create_setup_session(
-            Customer(id=customer, email=f"{customer}@example.com"),
+            # Some providers need a name and a phone number to save a method (Razorpay).
+            Customer(
+                id=customer,
+                email=f"{customer}@example.com",
+                name=form.get("name"),
+                phone=form.get("phone"),
+            ),
             success_url=f"{shop_url}/saved?customer={customer}&provider={chosen.name}",
             cancel_url=f"{shop_url}/saved?customer={customer}&provider={chosen.name}",
         )

@@ -106,8 +106,3 @@ class Shop:
                 os.killpg(self.process.pid, 9)
                 self.process.wait()
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    """The provider plugins on main still import their helpers from ``paywire`` (plugin API
-    1.0), which warns; these tests are about the tutorials, not about that migration."""
-    config.addinivalue_line("filterwarnings", "ignore::paywire.PaywireDeprecationWarning")

@@ -19,14 +19,10 @@ def test_getting_started_takes_a_payment(capsys: pytest.CaptureFixture[str]) -> 
     assert "paid: {'INV-1': '9.90 EUR'}" in out
 
 
-DEPRECATIONS = ["-W", "ignore::paywire.PaywireDeprecationWarning"]
-
-
 def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(EXAMPLES)}
     return subprocess.run(
-        # As in conftest.py: the plugins on main still warn about the plugin API 1.0 names.
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *DEPRECATIONS, *args],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
         cwd=EXAMPLES,
         env=env,
         capture_output=True,

@@ -13,8 +13,9 @@ Fixtures:
     conftest to serve only some fakes, or extra ones).
     ``paywire_event_loop`` (session): the event loop, in a background thread, that runs the
     async path's coroutines.
-    ``paywire_path``: ``"sync"`` or ``"async"`` — every check that uses ``paywire_env`` runs on
-    both (``test_charge_succeeds[sync]``, ``…[async]``), sharing one fixture file.
+    ``paywire_path``: ``"sync"`` or ``"async"`` — every check of a ``ProviderContractSuite``
+    runs on both (``test_charge_succeeds[sync]``, ``…[async]``), sharing one fixture file; an
+    app's own tests that use the fixtures run once.
     ``paywire_env``: one test's world (:class:`~paywire_contract._session.ContractEnv`).
     ``paywire_provider``: the provider under test, built for the current mode.
     ``paywire_ctx``: the :class:`~paywire_contract.ScenarioContext` for the harness.
@@ -138,10 +139,23 @@ def paywire_event_loop() -> Iterator[EventLoopThread]:
         yield loop
 
 
-@pytest.fixture(params=PATHS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every check of a contract suite runs on both paths; an app's own tests that use the
+    fixtures run once (they call the sync or the async operations themselves)."""
+    cls = metafunc.cls
+    if (
+        "paywire_path" in metafunc.fixturenames
+        and isinstance(cls, type)
+        and issubclass(cls, ProviderContractSuite)
+    ):
+        metafunc.parametrize("paywire_path", PATHS, indirect=True)
+
+
+@pytest.fixture
 def paywire_path(request: pytest.FixtureRequest) -> PathName:
-    """The path a check runs on: the provider's sync operations, or their ``_async`` twins."""
-    path: PathName = request.param
+    """The path a check runs on: the provider's sync operations, or their ``_async`` twins
+    (``"sync"`` outside a contract suite)."""
+    path: PathName = getattr(request, "param", "sync")
     return path
 
 
@@ -209,10 +223,22 @@ def _fixtures_dir(request: pytest.FixtureRequest) -> Path:
 
 
 def _test_id(request: pytest.FixtureRequest) -> str:
-    # The check's own name — not its class's, since `paywire certify` runs the same checks under
-    # another class name and must find the plugin's fixtures; and not its path's, since both
-    # paths of a check share one fixture.
-    return str(getattr(request.node, "originalname", None) or request.node.name)
+    # The test's own name with its parameters — not its class's, since `paywire certify` runs
+    # the same checks under another class name and must find the plugin's fixtures; and not
+    # its path's, since both paths of a check share one fixture.
+    name = str(request.node.name)
+    base, bracket, params = name.partition("[")
+    if not bracket:
+        return name
+    parts = params.removesuffix("]").split("-")
+    path = getattr(request.node, "callspec", None)
+    if path is not None and "paywire_path" in path.params:
+        taken = str(path.params["paywire_path"])
+        if parts and parts[-1] == taken:
+            parts = parts[:-1]
+        elif parts and parts[0] == taken:
+            parts = parts[1:]
+    return f"{base}[{'-'.join(parts)}]" if parts else base
 
 
 @pytest.fixture
