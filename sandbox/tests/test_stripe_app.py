@@ -174,8 +174,12 @@ def test_response_headers(h: Harness) -> None:
     response = h.get("events")
     assert response.headers["content-type"] == "application/json"
     assert response.headers["stripe-version"] == "2026-10-28.endive"
-    pinned = h.client.get("/stripe/v1/events", headers={**AUTH, "Stripe-Version": "2024-06-20"})
-    assert pinned.headers["stripe-version"] == "2024-06-20"
+    # Pinning the version the fake speaks is answered in it (another one is refused: below).
+    pinned = h.client.get(
+        "/stripe/v1/events", headers={**AUTH, "Stripe-Version": "2026-10-28.endive"}
+    )
+    assert pinned.status_code == 200
+    assert pinned.headers["stripe-version"] == "2026-10-28.endive"
     assert pinned.headers["request-id"] != response.headers["request-id"]
 
 
@@ -785,3 +789,22 @@ def test_expand_through_lists_and_limits(h: Harness) -> None:
     too_deep = h.get(f"customers/{customer}", {"expand[0]": "a.b.c.d.e"})
     assert too_deep.status_code == 400
     assert _error(too_deep)["param"] == "expand"
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        ("banana", "Invalid Stripe API version: banana"),
+        ("2020-08-27", "answers in Stripe API version"),
+    ],
+)
+def test_a_stripe_version_the_fake_does_not_speak_is_refused(
+    h: Harness, version: str, message: str
+) -> None:
+    """Stripe refuses a malformed Stripe-Version; another real version would be answered in that
+    version's shapes, which the fake does not have — so it refuses instead of answering wrong."""
+    answer = h.client.get("/stripe/v1/customers", headers={**AUTH, "Stripe-Version": version})
+    assert answer.status_code == 400
+    assert _error(answer)["type"] == "invalid_request_error"
+    assert message in _error(answer)["message"]
+    assert h.get("customers").status_code == 200  # no version: the fake's own

@@ -49,6 +49,7 @@ import hmac
 import json
 import logging
 import os
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -209,6 +210,9 @@ class StripeFake(Fake):
             return Response(
                 json.dumps(problem.body()).encode(), 401, out, media_type="application/json"
             )
+        if version != API_VERSION:
+            out["Stripe-Version"] = API_VERSION
+            return self._error_response(_version_error(version), out)
         if method == "POST":
             try:
                 raw = await read_body(request, MAX_API_BODY)
@@ -769,3 +773,21 @@ def _parse_expiry(text: str, now: int) -> tuple[int, int] | _FormProblem:
     if year > today.year + 50:
         return _FormProblem("invalid_expiry_year", "Your card's expiration year is invalid.")
     return month, year
+
+
+_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
+
+
+def _version_error(version: str) -> StripeError:
+    """A ``Stripe-Version`` the fake does not answer in. Stripe refuses a malformed one with
+    this message; a well-formed other version Stripe would answer in that version's shapes,
+    which this fake does not have, so it refuses rather than answer in the wrong ones."""
+    shown = version[:40]
+    if not _VERSION.match(version):
+        return StripeError(400, "invalid_request_error", f"Invalid Stripe API version: {shown}")
+    return StripeError(
+        400,
+        "invalid_request_error",
+        f"This sandbox answers in Stripe API version {API_VERSION} only, not {shown}: "
+        "pin that version (or send none) to test against it.",
+    )
