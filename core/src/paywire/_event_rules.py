@@ -17,7 +17,7 @@ import attrs
 
 from paywire._errors import InvalidAmount, MalformedWebhook, UnknownEvent
 from paywire._types import EventType, WebhookEvent
-from paywire._webhook_body import check_text
+from paywire._webhook_body import check_text, valid_text
 
 if TYPE_CHECKING:
     from paywire._money import Money
@@ -117,17 +117,24 @@ class EventRules(Mapping[str, EventRule]):
                 f"malformed {self.provider} {raw_type} event ({type(exc).__name__})",
                 provider=self.provider,
             ) from None
-        check_text(event_id, "the event id", provider=self.provider)
-        check_text(raw_type, "the event type", provider=self.provider)
         if not isinstance(fields.get("method_saved", False), bool):
             raise MalformedWebhook(f"malformed {self.provider} {raw_type} event (method_saved)")
+        texts = [event_id, raw_type]
         for name in _TEXT_FIELDS:
             value = fields.get(name)
-            if value is not None and not isinstance(value, str):
+            if value is None:
+                continue
+            if not isinstance(value, str):
                 raise MalformedWebhook(
                     f"malformed {self.provider} {raw_type} event ({name})", provider=self.provider
                 )
-            check_text(value, name, provider=self.provider)
+            texts.append(value)
+        # One look at all of them (every event pays it): only a failure looks for which field.
+        if not valid_text("".join(texts)):
+            check_text(event_id, "the event id", provider=self.provider)
+            check_text(raw_type, "the event type", provider=self.provider)
+            for name in _TEXT_FIELDS:
+                check_text(fields.get(name), name, provider=self.provider)
         return WebhookEvent(
             provider=self.provider,
             id=event_id,
