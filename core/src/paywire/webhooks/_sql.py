@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from paywire._errors import ConfigurationError
+from paywire._webhook_body import valid_text
 from paywire.webhooks._store import (
     FINISHED_STATUSES,
     EventStatus,
@@ -127,6 +128,8 @@ class SQLEventStore(abc.ABC, Generic[C]):
         return bool(result.rowcount == 1)
 
     def get(self, provider: str, event_id: str) -> StoredEvent | None:
+        if not (valid_text(provider) and valid_text(event_id)):
+            return None  # never stored (the processor refuses such text), and no driver takes it
         rows = self._execute(self._sql["get"], (provider, event_id)).rows
         return stored_event(rows[0]) if rows else None
 
