@@ -36,6 +36,7 @@ from paywire.webhooks._processor import (
     DEFAULT_STORE_PATH,
     Defer,
     Handler,
+    Mode,
     Outcome,
     WebhookProcessor,
     WebhookResult,
@@ -48,7 +49,9 @@ from paywire.webhooks._store import (
     InMemoryEventStore,
     NewEvent,
     StoredEvent,
+    StoreUnavailable,
 )
+from paywire.webhooks._worker import EmbeddedWorker
 from paywire.webhooks._wsgi import WsgiEndpoint, mount_wsgi
 
 if TYPE_CHECKING:
@@ -59,14 +62,17 @@ __all__ = [
     "AsgiEndpoint",
     "Claim",
     "Defer",
+    "EmbeddedWorker",
     "EventStatus",
     "EventStore",
     "Handler",
     "InMemoryEventStore",
+    "Mode",
     "NewEvent",
     "Outcome",
     "PostgresEventStore",
     "SQLiteEventStore",
+    "StoreUnavailable",
     "StoredEvent",
     "WebhookProcessor",
     "WebhookResult",
