@@ -204,8 +204,10 @@ class PostgresEventStore(SQLEventStore["psycopg.Connection[Any]"]):
         self._pool: psycopg_pool.ConnectionPool[Any] | None = None
         self._pool_pid = -1
         self._apools: dict[asyncio.AbstractEventLoop, psycopg_pool.AsyncConnectionPool[Any]] = {}
-        # Fail at start-up on a bad DSN, and create the table.
-        self._release(self._acquire())
+        # Fail at start-up (at once, not after the pool's timeout) on a bad DSN, and create the
+        # table; the pool opens its connections when first used.
+        with psycopg.connect(dsn, **self._kwargs()) as conn:
+            self._create_schema(conn)
 
     def __repr__(self) -> str:
         return f"<PostgresEventStore table={self.table!r}>"

@@ -741,6 +741,17 @@ class WebhookProcessor:
         )
         return [self._run_stored(stored, inbox=True) for stored in claimed]
 
+    def run_event(self, provider: str, event_id: str) -> WebhookResult | None:
+        """Claim one open event (pending, deferred) and run its handlers now, as a worker
+        would; ``None`` when it is not open or another worker holds it."""
+        token = self.store.claim(provider, event_id, lease_seconds=self.lease_seconds)
+        if token is None:
+            return None
+        stored = self.store.get(provider, event_id)
+        if stored is None:  # pragma: no cover - a claimed event exists
+            return None
+        return self._run_stored(attrs.evolve(stored, token=token), inbox=True)
+
     def _replay(
         self, provider: str | None, *, limit: int, deferred_only: bool
     ) -> list[WebhookResult]:
