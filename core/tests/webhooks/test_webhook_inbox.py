@@ -263,9 +263,7 @@ def test_concurrent_workers_run_each_event_once(
     make_store: StoreFactory, acme: AcmeProvider
 ) -> None:
     stores = [make_store() for _ in range(3)]
-    processors = [
-        WebhookProcessor({"acme": acme}, s, mode="inbox", worker=None) for s in stores
-    ]
+    processors = [WebhookProcessor({"acme": acme}, s, mode="inbox", worker=None) for s in stores]
     handled: Counter[str] = Counter()
     lock = threading.Lock()
 

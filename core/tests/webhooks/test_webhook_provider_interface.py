@@ -90,7 +90,9 @@ class FetchingProvider(AcmeProvider):
         resource = body.decode("utf-8", "surrogatepass").removeprefix("id=")
         if self.full_events:
             return WebhookEvent(
-                provider=self.name, id=resource, type=EventType.PAYMENT_SUCCEEDED,
+                provider=self.name,
+                id=resource,
+                type=EventType.PAYMENT_SUCCEEDED,
                 raw_type="forged",
             )
         if not resource:
@@ -173,8 +175,11 @@ def test_handlers_get_the_event_the_follow_up_completed(store: EventStore) -> No
         def follow_up(self, event: WebhookEvent) -> WebhookEvent | None:
             if event.type is EventType.PAYMENT_SUCCEEDED:
                 return WebhookEvent(
-                    provider=event.provider, id=event.id, type=event.type,
-                    raw_type=event.raw_type, payment_method_id="pm_saved",
+                    provider=event.provider,
+                    id=event.id,
+                    type=event.type,
+                    raw_type=event.raw_type,
+                    payment_method_id="pm_saved",
                 )
             return None
 
@@ -262,7 +267,7 @@ def test_the_inbox_on_the_async_path(make_store: StoreFactory, acme: AcmeProvide
 
     async def go() -> list[str]:
         body = event_body("evt_1")
-        outcomes = [
+        outcomes: list[str] = [
             (await processor.process_async("acme", body, signed(body))).outcome for _ in range(2)
         ]
         await processor.aclose()

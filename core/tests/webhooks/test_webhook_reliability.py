@@ -12,7 +12,7 @@ import shutil
 import socketserver
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -22,7 +22,6 @@ from webhook_support import AcmeProvider, StoreFactory, event_body, signed
 
 from paywire import EventType, WebhookEvent
 from paywire.webhooks import EventStore, SQLiteEventStore, WebhookProcessor
-from paywire.webhooks import _sqlite as sqlite_module
 
 
 class _ThreadPerRequest(socketserver.ThreadingMixIn, WSGIServer):
@@ -30,7 +29,7 @@ class _ThreadPerRequest(socketserver.ThreadingMixIn, WSGIServer):
 
 
 class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -52,12 +51,15 @@ def _postgres_sessions(dsn: str) -> int:
 
 def _serve(processor: WebhookProcessor) -> tuple[_ThreadPerRequest, threading.Thread]:
     server = make_server(
-        "127.0.0.1", 0, processor.wsgi("acme"), server_class=_ThreadPerRequest,
+        "127.0.0.1",
+        0,
+        processor.wsgi("acme"),
+        server_class=_ThreadPerRequest,
         handler_class=_Quiet,
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    return server, thread  # type: ignore[return-value]
+    return server, thread
 
 
 DELIVERIES = 2000
@@ -175,9 +177,10 @@ def test_a_connection_opened_while_the_file_was_read_only_is_not_kept(
         if read_only[0]:
             kwargs["uri"] = True
             database = f"file:{path}?mode=ro"
-        return real_connect(database, *args, **kwargs)
+        conn: sqlite3.Connection = real_connect(database, *args, **kwargs)
+        return conn
 
-    monkeypatch.setattr(sqlite_module.sqlite3, "connect", connect)
+    monkeypatch.setattr(sqlite3, "connect", connect)
     # The pool's idle connection was opened before the fault: the request needs a new one.
     getattr(store, "_idle", []).clear()
     results: list[int] = []
@@ -204,7 +207,9 @@ def _status(processor: WebhookProcessor, body: bytes) -> int:
 
 
 def _deep(depth: int) -> bytes:
-    return b'{"id": "evt_deep", "type": "payment.captured", "x": ' + b"[" * depth + b"]" * depth + b"}"
+    return (
+        b'{"id": "evt_deep", "type": "payment.captured", "x": ' + b"[" * depth + b"]" * depth + b"}"
+    )
 
 
 def test_deep_json_is_a_client_error_recorded_once_and_not_parsed_again(
@@ -217,7 +222,8 @@ def test_deep_json_is_a_client_error_recorded_once_and_not_parsed_again(
     processor.on_any(lambda e: runs.append(e.id))
     body = _deep(1000)
     parsed: list[bytes] = []
-    real_parse = _processor.parse_json_body
+    from paywire._webhook_body import parse_json_body as real_parse
+
 
     def spy(data: bytes, **kwargs: Any) -> Any:
         parsed.append(data)
@@ -232,7 +238,11 @@ def test_deep_json_is_a_client_error_recorded_once_and_not_parsed_again(
     assert (stored.status, stored.raw_body) == ("rejected", body)
     for _ in range(3):
         again = processor.process("acme", body, signed(body))
-        assert (again.status_code, again.outcome, again.event_id) == (400, "malformed", first.event_id)
+        assert (again.status_code, again.outcome, again.event_id) == (
+            400,
+            "malformed",
+            first.event_id,
+        )
     assert len(parsed) == 1  # the redeliveries are recognised without parsing
     assert store.events(statuses=["rejected"]) == [stored]
     assert runs == []
@@ -278,8 +288,11 @@ def test_data_holding_a_nul_escape_is_malformed_but_an_escaped_backslash_is_not(
             event = super().handle_webhook_event(payload)
             # Data that is not the body itself is stored as JSON of its own.
             return WebhookEvent(
-                provider=event.provider, id=event.id, type=event.type,
-                raw_type=event.raw_type, data={"note": payload.get("note")},
+                provider=event.provider,
+                id=event.id,
+                type=event.type,
+                raw_type=event.raw_type,
+                data={"note": payload.get("note")},
             )
 
     provider = Copying(acme.config, acme.http)
@@ -295,24 +308,24 @@ def test_data_holding_a_nul_escape_is_malformed_but_an_escaped_backslash_is_not(
 
 
 @pytest.fixture
-def full_disk(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bool], None]]:
+def full_disk(monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], None]:
     """Every new SQLite connection can grow the file by nothing while the switch is on (SQLite
     answers SQLITE_FULL, as on a full disk)."""
     real_connect = sqlite3.connect
     on = [False]
 
     def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-        conn = real_connect(*args, **kwargs)
+        conn: sqlite3.Connection = real_connect(*args, **kwargs)
         if on[0]:
             conn.execute("PRAGMA max_page_count = 1")  # no more than the file has now
         return conn
 
-    monkeypatch.setattr(sqlite_module.sqlite3, "connect", connect)
+    monkeypatch.setattr(sqlite3, "connect", connect)
 
     def switch(value: bool) -> None:
         on[0] = value
 
-    yield switch
+    return switch
 
 
 def test_while_the_disk_is_full_handlers_do_not_run_on_every_redelivery(
@@ -340,7 +353,9 @@ def test_while_the_disk_is_full_handlers_do_not_run_on_every_redelivery(
 
 
 def test_with_too_little_free_space_new_events_are_written_before_their_handlers(
-    tmp_path: Path, acme: AcmeProvider, full_disk: Callable[[bool], None],
+    tmp_path: Path,
+    acme: AcmeProvider,
+    full_disk: Callable[[bool], None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store = SQLiteEventStore(tmp_path / "events.sqlite3", reserve_bytes=1 << 60)

@@ -56,6 +56,7 @@ from paywire.webhooks._wsgi import WsgiEndpoint, mount_wsgi
 
 if TYPE_CHECKING:
     from paywire.webhooks._postgres import PostgresEventStore
+    from paywire.webhooks._procrastinate import register_procrastinate
 
 __all__ = [
     "DEFAULT_STORE_PATH",
@@ -78,14 +79,21 @@ __all__ = [
     "WebhookResult",
     "WsgiEndpoint",
     "mount_wsgi",
+    "register_procrastinate",
 ]
 
 
+_LAZY = {
+    "PostgresEventStore": "paywire.webhooks._postgres",
+    "register_procrastinate": "paywire.webhooks._procrastinate",
+}
+
+
 def __getattr__(name: str) -> Any:
-    # The PostgreSQL store's module is only imported when asked for; psycopg itself is only
-    # imported when a store is built.
-    if name == "PostgresEventStore":
-        value = importlib.import_module("paywire.webhooks._postgres").PostgresEventStore
+    # These modules are only imported when asked for; psycopg and procrastinate themselves only
+    # when a store is built or tasks are registered.
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'paywire.webhooks' has no attribute {name!r}")

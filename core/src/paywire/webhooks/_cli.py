@@ -27,7 +27,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -281,9 +281,7 @@ def _replay(
     return _run_here(processor, args.provider, chosen, out)
 
 
-def _run_here(
-    processor: WebhookProcessor, provider: str, event_ids: list[str], out: TextIO
-) -> int:
+def _run_here(processor: WebhookProcessor, provider: str, event_ids: list[str], out: TextIO) -> int:
     """Run each event's handlers once in this process, reporting progress."""
     done: dict[str, int] = {}
     last = time.monotonic()

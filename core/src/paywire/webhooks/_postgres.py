@@ -4,10 +4,11 @@ Install with ``pip install 'paywire[postgres]'``; psycopg and psycopg_pool are i
 when the store is built. Connections come from a pool (``psycopg_pool``; at most ``pool_size``,
 whatever the number of threads) in autocommit mode, and the async methods (``*_async``, used by
 :meth:`WebhookProcessor.process_async`) from an ``AsyncConnectionPool`` per event loop. Every
-operation is one statement: recording and claiming is ``INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING``
-(PostgreSQL locks the conflicting row, so exactly one of several concurrent deliveries gets the
-lease), and claiming a batch for replay is ``UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED)`` so
-that workers replaying at the same time share the backlog instead of queueing on each other.
+operation is one statement: recording and claiming is ``INSERT … ON CONFLICT DO UPDATE …
+WHERE … RETURNING`` (PostgreSQL locks the conflicting row, so exactly one of several concurrent
+deliveries gets the lease), and claiming a batch for replay is ``UPDATE … FROM (SELECT … FOR
+UPDATE SKIP LOCKED)`` so that workers replaying at the same time share the backlog instead of
+queueing on each other.
 Commits are as durable as the server's ``synchronous_commit`` (on by default: a commit returns
 once its WAL is flushed to disk). Concurrent commits share one WAL flush — PostgreSQL's own group
 commit — so the inbox's durable acknowledgements need nothing more here.
@@ -239,7 +240,7 @@ class PostgresEventStore(SQLEventStore["psycopg.Connection[Any]"]):
 
     def _acquire(self) -> psycopg.Connection[Any]:
         self._check_open()
-        conn = self._sync_pool().getconn()
+        conn: psycopg.Connection[Any] = self._sync_pool().getconn()
         if not self._schema_ready:
             try:
                 self._create_schema(conn)
@@ -248,7 +249,9 @@ class PostgresEventStore(SQLEventStore["psycopg.Connection[Any]"]):
                 raise
         return conn
 
-    def _release(self, conn: psycopg.Connection[Any], *, failed: BaseException | None = None) -> None:
+    def _release(
+        self, conn: psycopg.Connection[Any], *, failed: BaseException | None = None
+    ) -> None:
         pool = self._pool
         if pool is None or self._pool_pid != ThisProcess.pid or self._closed:
             conn.close()
@@ -355,7 +358,9 @@ class PostgresEventStore(SQLEventStore["psycopg.Connection[Any]"]):
         }
 
     def record_ignored(self, event: NewEvent) -> bool:
-        return bool(self._execute(self._sql["record_ignored"], self._as_params(event)).rowcount == 1)
+        return bool(
+            self._execute(self._sql["record_ignored"], self._as_params(event)).rowcount == 1
+        )
 
     async def record_ignored_async(self, event: NewEvent) -> bool:
         """:meth:`record_ignored`, awaitable."""

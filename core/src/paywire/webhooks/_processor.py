@@ -58,9 +58,9 @@ from paywire._errors import (
     UnknownEvent,
 )
 from paywire._plugins import Paywire
+from paywire._provider import Provider as _Provider
 from paywire._secrets import redact
 from paywire._types import EventReference, EventType, WebhookEvent
-from paywire._provider import Provider as _Provider
 from paywire._webhook_body import parse_json_body, valid_text
 from paywire.webhooks._store import (
     DATA_IS_RAW_BODY,
@@ -203,12 +203,6 @@ class _Payload(threading.local):
     value: tuple[WebhookEvent, Any] | None = None
 
 
-class _Runner(threading.local):
-    """Each thread's event loop for coroutine handlers met on the sync path."""
-
-    runner: asyncio.Runner | None = None
-
-
 class WebhookProcessor:
     """Receives webhooks for one or more providers and calls the app's handlers exactly when it
     should.
@@ -239,7 +233,8 @@ class WebhookProcessor:
             try.
         worker: (inbox) ``"embedded"`` (default): threads in this process run the handlers,
             started with the first delivery (or :meth:`start_worker`); ``None``: another
-            process does (``paywire.webhooks.procrastinate``, or :meth:`work` called by you).
+            process does (:func:`~paywire.webhooks.register_procrastinate`, or :meth:`work`
+            called by you).
         worker_threads: how many threads the embedded worker runs.
 
     Example::
@@ -293,13 +288,15 @@ class WebhookProcessor:
         self.worker_kind = worker
         self.worker_threads = worker_threads
         self._worker: EmbeddedWorker | None = None
+        #: Called with (provider, event id) for each event the inbox records (a task engine
+        #: defers a job there: see :func:`~paywire.webhooks.register_procrastinate`), and its
+        #: awaitable twin for :meth:`process_async`.
+        self.dispatch: Callable[[str, str], None] | None = None
+        self.dispatch_async: Callable[[str, str], Awaitable[None]] | None = None
         self._worker_lock = threading.Lock()
         self._handlers: dict[EventType, list[Handler]] = {}
         self._any: list[Handler] = []
-        self._rejected: collections.OrderedDict[tuple[str, bytes], None] = (
-            collections.OrderedDict()
-        )
-        self._runner = _Runner()
+        self._rejected: collections.OrderedDict[tuple[str, bytes], None] = collections.OrderedDict()
         self._payloads = _Payload()
         # Stores whose calls do not block (in memory) are called on the event loop directly.
         self._store_blocks = bool(getattr(store, "blocking", True))
@@ -419,8 +416,10 @@ class WebhookProcessor:
         function.
         """
         plugin = self.provider(provider)
-        if self._store_blocks and not hasattr(self.store, "record_and_claim_async") and not (
-            self.mode == "inline" and self._has_async_handlers()
+        if (
+            self._store_blocks
+            and not hasattr(self.store, "record_and_claim_async")
+            and not (self.mode == "inline" and self._has_async_handlers())
         ):
             return await asyncio.to_thread(self.process, provider, bytes(body), headers)
         body = bytes(body)
@@ -445,6 +444,9 @@ class WebhookProcessor:
             return await self._store_call(self._reject, plugin, provider, body, exc)
         if self.mode == "inbox":
             status = await self._store_async("enqueue", record)
+            if status is None and self.dispatch_async is not None:
+                await self.dispatch_async(provider, parsed.id)
+                return self._accept(provider, parsed, status, dispatched=True)
             return self._accept(provider, parsed, status)
         claim: Claim = await self._store_async(
             "record_and_claim", record, lease_seconds=self.lease_seconds
@@ -490,7 +492,8 @@ class WebhookProcessor:
                         "the body is not a JSON object", provider=plugin.name, event_type=None
                     )
                 parsed: WebhookEvent | EventReference = plugin.handle_webhook_event(payload)
-                self._payloads.value = (parsed, payload)
+                if isinstance(parsed, WebhookEvent):
+                    self._payloads.value = (parsed, payload)
             else:
                 parsed = plugin.parse_webhook(body, headers)
         except RecursionError:  # a plugin's own parser walked a deep body
@@ -520,13 +523,22 @@ class WebhookProcessor:
     @staticmethod
     def _checked(event: WebhookEvent, provider: str) -> WebhookEvent:
         if not isinstance(event, WebhookEvent):
-            raise TypeError(f"the {provider} provider returned {type(event).__name__}, not an event")
+            raise TypeError(
+                f"the {provider} provider returned {type(event).__name__}, not an event"
+            )
         return event
 
     def _accept(
-        self, provider: str, event: WebhookEvent, status: EventStatus | None
+        self,
+        provider: str,
+        event: WebhookEvent,
+        status: EventStatus | None,
+        *,
+        dispatched: bool = False,
     ) -> WebhookResult:
         if status is None:
+            if self.dispatch is not None and not dispatched:
+                self.dispatch(provider, event.id)
             worker = self._worker
             if worker is None and self.worker_kind == "embedded":
                 worker = self.start_worker()
@@ -598,14 +610,13 @@ class WebhookProcessor:
 
     # -- running handlers -------------------------------------------------------------------
 
-    def _call_sync(self, func: Callable[[WebhookEvent], object], event: WebhookEvent) -> object:
+    @staticmethod
+    def _call_sync(func: Callable[[WebhookEvent], object], event: WebhookEvent) -> object:
         result = func(event)
         if inspect.isawaitable(result):
-            # A coroutine handler on the sync path: run in this thread's own event loop.
-            runner = self._runner.runner
-            if runner is None:
-                runner = self._runner.runner = asyncio.Runner()
-            return runner.run(_awaited(result))
+            # A coroutine handler on the sync path: run to completion in an event loop of its
+            # own (made and closed for this call; process_async awaits it instead).
+            return asyncio.run(_awaited(result))
         return result
 
     def _steps(self, provider: str, event: WebhookEvent) -> WebhookEvent:
@@ -669,7 +680,9 @@ class WebhookProcessor:
     ) -> WebhookResult:
         reason = redact(defer.reason)[:_MAX_ERROR]
         self._finish(provider, event.id, token, status, reason)
-        return _result("dead" if status == "dead" else "deferred", provider, event.id, event, reason)
+        return _result(
+            "dead" if status == "dead" else "deferred", provider, event.id, event, reason
+        )
 
     def _failed(
         self,
@@ -689,7 +702,9 @@ class WebhookProcessor:
             exc_info=exc,
         )
         self._finish(provider, event.id, token, status, error)
-        return _result("dead" if status == "dead" else "handler_failed", provider, event.id, event, error)
+        return _result(
+            "dead" if status == "dead" else "handler_failed", provider, event.id, event, error
+        )
 
     def _finish(
         self,
@@ -872,13 +887,15 @@ def _record(provider: str, event: WebhookEvent, body: bytes, payload: Any = None
         if value is not None and (not isinstance(value, str) or not valid_text(value)):
             raise MalformedWebhook(f"the event's {name} is not valid text", provider=provider)
     try:
-        text = _to_json(event, body, payload)
+        text = _to_json(event, payload, body)
     except (TypeError, ValueError, RecursionError) as exc:
         raise MalformedWebhook(
             f"the event's data cannot be stored ({type(exc).__name__})", provider=provider
         ) from None
     if not valid_text(text) or ("\\u0000" in text and _NUL_ESCAPE.search(text)):
-        raise MalformedWebhook("the event's data holds a NUL or a lone surrogate", provider=provider)
+        raise MalformedWebhook(
+            "the event's data holds a NUL or a lone surrogate", provider=provider
+        )
     return NewEvent(
         provider=provider,
         event_id=event.id,
@@ -888,17 +905,16 @@ def _record(provider: str, event: WebhookEvent, body: bytes, payload: Any = None
     )
 
 
-def _to_json(event: WebhookEvent, body: bytes, payload: Any = None) -> str:
+def _to_json(event: WebhookEvent, payload: Any = None, body: bytes | None = None) -> str:
     """The event as the converter writes it, less the fields that are ``None`` (their default;
     a test holds the two equal), built directly: this runs for every delivery. ``data`` that is
-    the JSON body parsed (``payload``, when the caller has it) is not written again
-    (``StoredEvent.event`` rebuilds it)."""
+    the JSON body parsed (``payload``, when the caller has it; else ``body`` is parsed to
+    compare) is not written again (``StoredEvent.event`` rebuilds it)."""
     data: object = DATA_IS_RAW_BODY
-    same = (
-        event.data is payload or event.data == payload
-        if payload is not None
-        else _is_body(event.data, body)
-    )
+    if payload is not None:
+        same = event.data is payload or event.data == payload
+    else:
+        same = body is not None and _is_body(event.data, body)
     if not same:
         from paywire._convert import to_json_dict
 
@@ -923,7 +939,7 @@ def _to_json(event: WebhookEvent, body: bytes, payload: Any = None) -> str:
 
 def _is_body(data: Mapping[str, Any], body: bytes) -> bool:
     """Whether ``data`` is ``body`` parsed as JSON (what every JSON provider puts there)."""
-    if not body.lstrip()[:1] == b"{":
+    if body.lstrip()[:1] != b"{":
         return False
     try:
         return bool(json.loads(body) == data)

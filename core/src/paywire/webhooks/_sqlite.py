@@ -327,7 +327,9 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
             self._identity_seen = identity
         return identity
 
-    def _connect(self, *, create: bool = False, synchronous: str | None = None) -> sqlite3.Connection:
+    def _connect(
+        self, *, create: bool = False, synchronous: str | None = None
+    ) -> sqlite3.Connection:
         """A new connection, ready, opened read-write (or refused), on the file at the path."""
         uri = "file:" + _quote(os.path.abspath(self.path)) + ("?mode=rwc" if create else "?mode=rw")
         try:
