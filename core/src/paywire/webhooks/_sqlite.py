@@ -50,6 +50,7 @@ import os
 import sqlite3
 import threading
 import time
+from _thread import allocate_lock as _allocate_lock
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -91,6 +92,21 @@ _FAULTS = ("SQLITE_READONLY", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_CANTOPEN", 
 _IDLE = 8
 
 _Identity = tuple[int, int]
+
+# One writer at a time per database file in this process. SQLite allows one writer per file
+# anyway; without this, threads of one process wanting the write lock at once fall into SQLite's
+# busy handler, which sleeps milliseconds between tries, and throughput collapses with
+# concurrency. Other processes still wait in the busy handler.
+_writers: dict[str, threading.Lock] = {}
+_writers_mutex = threading.Lock()
+
+
+def _writer_for(path: str) -> threading.Lock:
+    with _writers_mutex:
+        found = _writers.get(path)
+        if found is None:
+            found = _writers[path] = threading.Lock()
+        return found
 
 
 def _is_fault(exc: BaseException) -> bool:
@@ -161,6 +177,14 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
         self.synchronous = synchronous
         self._busy_ms = int(busy_timeout * 1000)
         self._sql = self._statements(table)
+        self._writer = _writer_for(os.path.realpath(self.path))
+        self._writes = frozenset(
+            self._sql[name]
+            for name in (
+                "record", "enqueue", "record_finished", "reclaim", "record_as", "finish",
+                "claim_pending", "claim_deferred",
+            )
+        )
         # Idle connections with the file identity they were opened on.
         self._idle: list[tuple[sqlite3.Connection, _Identity]] = []
         self._lent: dict[sqlite3.Connection, _Identity] = {}
@@ -395,6 +419,12 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
             return
         self._idle.append((conn, identity))
 
+    def _execute(self, sql: str, params: Any) -> Any:
+        if sql not in self._writes:
+            return super()._execute(sql, params)
+        with self._writer:
+            return super()._execute(sql, params)
+
     def _execute_unchecked(self, sql: str, params: Any) -> Any:
         """:meth:`_execute` on a pooled connection of the file last seen at the path, for a
         write that :meth:`_check_still_there` checks afterwards (one look at the file, not
@@ -404,8 +434,9 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
             return self._execute(sql, params)
         conn = self._acquire(identity=seen)
         try:
-            cursor = conn.execute(sql, params)
-            count = cursor.rowcount
+            with self._writer:
+                cursor = conn.execute(sql, params)
+                count = cursor.rowcount
         except BaseException as exc:
             self._release(conn, failed=exc)
             raise
@@ -543,7 +574,8 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
         status, attempts = state
         if status not in OPEN_STATUSES:
             return unclaimed(status, attempts)
-        rows = conn.execute(self._sql["reclaim"], (token, until, now, *key)).fetchall()
+        with self._writer:
+            rows = conn.execute(self._sql["reclaim"], (token, until, now, *key)).fetchall()
         if rows:
             return Claim("claimed", token, rows[0][0])
         # Leased by another delivery (or finished by it since the read: the provider's next
@@ -554,19 +586,18 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
         self, conn: sqlite3.Connection, event: NewEvent, token: str, until: float, now: float
     ) -> bool:
         """Store a new event as pending, leased with ``token``; ``False`` when it is known."""
-        cursor = conn.execute(
-            self._sql["record"],
-            (
-                event.provider,
-                event.event_id,
-                event.event_type,
-                token,
-                until,
-                event.event_json,
-                event.raw_body,
-                now,
-            ),
+        params = (
+            event.provider,
+            event.event_id,
+            event.event_type,
+            token,
+            until,
+            event.event_json,
+            event.raw_body,
+            now,
         )
+        with self._writer:
+            cursor = conn.execute(self._sql["record"], params)
         self._wrote()
         return bool(cursor.rowcount == 1)
 
@@ -732,7 +763,9 @@ class _Waiter:
 
     def __init__(self, params: tuple[Any, ...]) -> None:
         self.params = params
-        self.done = threading.Event()
+        # Held until the waiter may go on (a bare lock: far cheaper than an Event).
+        self.done = _allocate_lock()
+        self.done.acquire()
         self.lead = False
         self.result: EventStatus | None = None
         self.error: BaseException | None = None
@@ -765,7 +798,7 @@ class _GroupCommit:
             lead = not self._leading
             self._leading = True
         if not lead:
-            waiter.done.wait()
+            waiter.done.acquire()
             if not waiter.lead:
                 if waiter.error is not None:
                     raise waiter.error
@@ -788,12 +821,12 @@ class _GroupCommit:
                 if self._queue:
                     successor = self._queue[0]
                     successor.lead = True
-                    successor.done.set()
+                    successor.done.release()
                 else:
                     self._leading = False
             for waiter in batch:
                 if not waiter.lead:
-                    waiter.done.set()
+                    waiter.done.release()
 
     def _connection(self) -> sqlite3.Connection:
         store = self._store
@@ -816,18 +849,19 @@ class _GroupCommit:
         sql = store._sql["enqueue"]
         state = store._sql["state"]
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for waiter in batch:
-                    params = waiter.params
-                    if conn.execute(sql, params).rowcount != 1:
-                        found = conn.execute(state, params[:2]).fetchone()
-                        waiter.result = found[0] if found else None
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+            with store._writer:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    for waiter in batch:
+                        params = waiter.params
+                        if conn.execute(sql, params).rowcount != 1:
+                            found = conn.execute(state, params[:2]).fetchone()
+                            waiter.result = found[0] if found else None
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
             # Committed to a file that is still the one at the path (else: an error, 500).
             if store._identity() != identity:
                 raise StoreUnavailable("the event database was replaced during a commit")
