@@ -31,9 +31,19 @@ class Cluster:
 
     def stop(self) -> None:
         subprocess.run(
-            [*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"),
-             "-m", "immediate", "-w", "stop"],
-            capture_output=True, timeout=60, check=False,
+            [
+                *self.as_user,
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.root / "data"),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
         )
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -54,17 +64,43 @@ def start_cluster(*, durable: bool = True, max_connections: int = 200) -> Cluste
         port = sock.getsockname()[1]
     data = root / "data"
     subprocess.run(
-        [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-         "-E", "UTF8", "--no-locale"],
-        capture_output=True, check=True, timeout=120,
+        [
+            *as_user,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=120,
     )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections={max_connections}"
+    options = (
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections={max_connections}"
+    )
     if not durable:
         options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(
-        [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"),
-         "-o", options, "-w", "start"],
-        capture_output=True, check=True, timeout=120,
+        [
+            *as_user,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(root / "log"),
+            "-o",
+            options,
+            "-w",
+            "start",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=120,
     )
     dsn = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
     return Cluster(bindir, root, as_user, dsn)

@@ -25,14 +25,13 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from soak_webhooks import SECRET, SoakProvider, sign  # noqa: E402
+from soak_webhooks import SECRET, SoakProvider, sign
 
-from paywire import EventType, ProviderConfig, Secret, WebhookEvent  # noqa: E402
-from paywire.webhooks import (  # noqa: E402
+from paywire import EventType, ProviderConfig, Secret, WebhookEvent
+from paywire.webhooks import (
     EventStore,
     PostgresEventStore,
     SQLiteEventStore,

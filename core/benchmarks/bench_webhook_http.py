@@ -29,8 +29,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chaos_webhooks import _free_port, _wait_for_port, send_all  # noqa: E402
-from soak_webhooks import SECRET, SoakProvider, sign  # noqa: E402
+from chaos_webhooks import _free_port, _wait_for_port, send_all
+from soak_webhooks import SECRET, SoakProvider, sign
 
 
 def _baseline(interface: str) -> Any:
@@ -75,7 +75,9 @@ def _app(store_spec: dict[str, Any], mode: str, interface: str) -> Any:
 
     store: Any
     if store_spec["kind"] == "sqlite":
-        store = SQLiteEventStore(store_spec["path"], synchronous="FULL" if mode == "inbox" else "NORMAL")
+        store = SQLiteEventStore(
+            store_spec["path"], synchronous="FULL" if mode == "inbox" else "NORMAL"
+        )
     else:
         store = PostgresEventStore(store_spec["dsn"], pool_size=20)
     provider = SoakProvider.create(ProviderConfig(webhook_secret=Secret(SECRET)))
@@ -87,7 +89,9 @@ def _app(store_spec: dict[str, Any], mode: str, interface: str) -> Any:
         seen[event.id] += 1
 
     def stats() -> bytes:
-        return json.dumps({"handled": len(seen), "twice": sum(1 for n in seen.values() if n > 1)}).encode()
+        return json.dumps(
+            {"handled": len(seen), "twice": sum(1 for n in seen.values() if n > 1)}
+        ).encode()
 
     if interface == "asgi":
         endpoint = processor.asgi("soak")
@@ -128,7 +132,7 @@ def _serve(store_spec: dict[str, Any], mode: str, interface: str, port: int) -> 
 
 
 def _stats(port: int) -> dict[str, int]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as answer:  # noqa: S310
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as answer:
         found: dict[str, int] = json.loads(answer.read())
         return found
 
@@ -156,8 +160,9 @@ def one_run(store_spec: dict[str, Any], mode: str, interface: str, events: int) 
         proc.kill()
         proc.join()
     ok = len(acked) == events and found["handled"] == events and found["twice"] == 0
+    rate = events / seconds
     return (
-        f"{interface.upper():4} {store_spec['kind']:8} {mode:6}: {events / seconds:>6,.0f} events/s "
+        f"{interface.upper():4} {store_spec['kind']:8} {mode:6}: {rate:>6,.0f} events/s "
         f"({len(order):,} deliveries in {seconds:.1f} s; handled {found['handled']:,}, twice "
         f"{found['twice']}; answers {dict(answers)}){'' if ok else '  FAIL'}"
     )

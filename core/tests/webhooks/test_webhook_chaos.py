@@ -5,6 +5,7 @@ figures of the full run (100,000 events) are in the docs; this only checks the g
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from pathlib import Path
@@ -19,9 +20,7 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 def chaos() -> Any:
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        import chaos_webhooks
-
-        yield chaos_webhooks
+        yield importlib.import_module("chaos_webhooks")
     finally:
         sys.path.remove(str(BENCHMARKS))
 
@@ -35,7 +34,13 @@ def test_a_short_chaos_soak_loses_nothing(
     logging.getLogger("procrastinate").setLevel(logging.ERROR)
     lines: list[str] = []
     figures = chaos.run(
-        store, 200, tmp_path, dsn=dsn, kill_every=1.5, lease=4.0, settle_timeout=120,
+        store,
+        200,
+        tmp_path,
+        dsn=dsn,
+        kill_every=1.5,
+        lease=4.0,
+        settle_timeout=120,
         log=lines.append,
     )
     assert figures["problems"] == [], lines

@@ -455,12 +455,38 @@ class WebhookProcessor:
             return self._unclaimed(claim, provider, parsed)
         result = await self._run_async(provider, parsed, claim.token, failed="pending")
         if result.outcome == "processed" and self.replay_deferred:
-            replayed = await self._store_call(
-                self._replay, provider, limit=self.replay_deferred, deferred_only=True
-            )
+            replayed = await self._replay_deferred_async(provider)
             if replayed:
                 result = attrs.evolve(result, replayed=tuple(replayed))
         return result
+
+    async def _replay_deferred_async(self, provider: str) -> list[WebhookResult]:
+        """The deferred-event retry after a processed event, on the async path."""
+        claimed: list[StoredEvent] = await self._store_async(
+            "claim_pending",
+            provider=provider,
+            lease_seconds=self.lease_seconds,
+            limit=self.replay_deferred,
+            deferred_only=True,
+            backoff=self.replay_backoff,
+        )
+        results = []
+        for stored in claimed:
+            token = stored.token
+            assert token is not None  # claim_pending always sets it
+            try:
+                event = stored.event
+                if event is None:
+                    raise ValueError("the stored event has no event JSON")
+            except Exception as exc:
+                error = f"cannot rebuild the stored event: {_describe(exc)}"
+                await self._store_call(
+                    self._finish, stored.provider, stored.event_id, token, "deferred", error
+                )
+                results.append(_result("handler_failed", stored.provider, stored.event_id))
+                continue
+            results.append(await self._run_async(stored.provider, event, token, failed="deferred"))
+        return results
 
     def _has_async_handlers(self) -> bool:
         handlers = [*self._any, *(h for hs in self._handlers.values() for h in hs)]
@@ -664,11 +690,27 @@ class WebhookProcessor:
         try:
             event = await self._steps_async(provider, event)
         except Defer as defer:
-            return await self._store_call(self._deferred, provider, event, token, defer)
+            reason = redact(defer.reason)[:_MAX_ERROR]
+            await self._finish_async(provider, event.id, token, "deferred", reason)
+            return _result("deferred", provider, event.id, event, reason)
         except Exception as exc:
-            return await self._store_call(self._failed, provider, event, token, exc, failed)
-        await self._store_call(self._finish, provider, event.id, token, "processed", None)
+            error = self._log_failure(provider, event, exc, failed)
+            await self._finish_async(provider, event.id, token, failed, error)
+            return _result("handler_failed", provider, event.id, event, error)
+        await self._finish_async(provider, event.id, token, "processed", None)
         return _result("processed", provider, event.id, event)
+
+    async def _finish_async(
+        self, provider: str, event_id: str, token: str, status: FinishStatus, error: str | None
+    ) -> None:
+        if hasattr(self.store, "finish_async"):
+            done = await self._store_async(
+                "finish", provider, event_id, token, status=status, error=error
+            )
+            if not done:
+                self._lease_lost(provider, event_id, status)
+            return
+        await self._store_call(self._finish, provider, event_id, token, status, error)
 
     def _deferred(
         self,
@@ -692,7 +734,16 @@ class WebhookProcessor:
         exc: Exception,
         status: FinishStatus,
     ) -> WebhookResult:
-        error = _describe(exc)
+        error = self._log_failure(provider, event, exc, status)
+        self._finish(provider, event.id, token, status, error)
+        return _result(
+            "dead" if status == "dead" else "handler_failed", provider, event.id, event, error
+        )
+
+    @staticmethod
+    def _log_failure(
+        provider: str, event: WebhookEvent, exc: Exception, status: FinishStatus
+    ) -> str:
         _log.error(
             "a handler failed on %s event %s (%s); it stays %s",
             provider,
@@ -701,10 +752,7 @@ class WebhookProcessor:
             status,
             exc_info=exc,
         )
-        self._finish(provider, event.id, token, status, error)
-        return _result(
-            "dead" if status == "dead" else "handler_failed", provider, event.id, event, error
-        )
+        return _describe(exc)
 
     def _finish(
         self,
@@ -715,16 +763,19 @@ class WebhookProcessor:
         error: str | None,
     ) -> None:
         if not self.store.finish(provider, event_id, token, status=status, error=error):
-            # The lease ran out while the handlers ran and another delivery took the event over:
-            # its result stands. Raise lease_seconds above the slowest handler.
-            _log.warning(
-                "the lease on %s event %s expired before its handlers finished (%s); "
-                "lease_seconds=%s is too short",
-                provider,
-                event_id,
-                status,
-                self.lease_seconds,
-            )
+            self._lease_lost(provider, event_id, status)
+
+    def _lease_lost(self, provider: str, event_id: str, status: FinishStatus) -> None:
+        # The lease ran out while the handlers ran and another delivery took the event over:
+        # its result stands. Raise lease_seconds above the slowest handler.
+        _log.warning(
+            "the lease on %s event %s expired before its handlers finished (%s); "
+            "lease_seconds=%s is too short",
+            provider,
+            event_id,
+            status,
+            self.lease_seconds,
+        )
 
     # -- the backlog ------------------------------------------------------------------------
 

@@ -337,6 +337,10 @@ class InMemoryEventStore:
     ``clock`` returns seconds since the epoch (``time.time`` by default; tests inject their own).
     """
 
+    #: Its calls never wait on I/O: :meth:`WebhookProcessor.process_async` makes them on the
+    #: event loop (a store without this attribute is taken to block, and called in a thread).
+    blocking = False
+
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         # Events as get() returns them (no token); the token of each event's last lease apart.
