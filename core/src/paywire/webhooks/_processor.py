@@ -639,7 +639,7 @@ class WebhookProcessor:
     @staticmethod
     def _call_sync(func: Callable[[WebhookEvent], object], event: WebhookEvent) -> object:
         result = func(event)
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):
             # A coroutine handler on the sync path: run to completion in an event loop of its
             # own (made and closed for this call; process_async awaits it instead).
             return asyncio.run(_awaited(result))
@@ -927,26 +927,20 @@ _IDS = (
 
 
 def _record(provider: str, event: WebhookEvent, body: bytes, payload: Any = None) -> NewEvent:
-    """What the store keeps of ``event``, every text in it checked first: a NUL or a lone
-    surrogate (valid JSON escapes) fits no database column, so such an event is malformed."""
-    if not isinstance(event.id, str) or not event.id or not valid_text(event.id):
-        raise MalformedWebhook("the event id is empty or not valid text", provider=provider)
-    if not isinstance(event.raw_type, str) or not valid_text(event.raw_type):
-        raise MalformedWebhook("the event type is not valid text", provider=provider)
-    for name in _IDS:
-        value = getattr(event, name)
-        if value is not None and (not isinstance(value, str) or not valid_text(value)):
-            raise MalformedWebhook(f"the event's {name} is not valid text", provider=provider)
+    """What the store keeps of ``event``, its text checked first: a NUL or a lone surrogate
+    (valid JSON escapes) fits no database column, so such an event is malformed. Every text the
+    stores keep of it — id, type, identifiers, data — is in its JSON, so that is what is
+    checked: a lone surrogate stays one there, a NUL becomes the escape ``\\u0000``."""
+    if not isinstance(event.id, str) or not event.id:
+        raise MalformedWebhook("the event has no id", provider=provider)
     try:
         text = _to_json(event, payload, body)
     except (TypeError, ValueError, RecursionError) as exc:
         raise MalformedWebhook(
-            f"the event's data cannot be stored ({type(exc).__name__})", provider=provider
+            f"the event cannot be stored ({type(exc).__name__})", provider=provider
         ) from None
     if not valid_text(text) or ("\\u0000" in text and _NUL_ESCAPE.search(text)):
-        raise MalformedWebhook(
-            "the event's data holds a NUL or a lone surrogate", provider=provider
-        )
+        raise MalformedWebhook("the event holds a NUL or a lone surrogate", provider=provider)
     return NewEvent(
         provider=provider,
         event_id=event.id,

@@ -173,6 +173,7 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
             # Each connection would see its own empty database.
             raise ConfigurationError("use InMemoryEventStore instead of an SQLite ':memory:' file")
         self.path = Path(path)
+        self._path_text = os.fspath(self.path)
         self._folder = os.path.dirname(os.path.abspath(self.path)) or "."
         self.synchronous = synchronous
         self._busy_ms = int(busy_timeout * 1000)
@@ -338,8 +339,9 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
     def _identity(self) -> _Identity:
         """The file at the store's path, as (device, inode); fails closed when there is none."""
         try:
-            found = os.stat(self.path)
+            found = os.stat(self._path_text)
         except FileNotFoundError:
+            self._fault = True
             raise StoreUnavailable(
                 f"the event database {str(self.path)!r} is gone; restore it or restart "
                 "(the store never creates an empty one in its place)"
@@ -348,6 +350,7 @@ class SQLiteEventStore(SQLEventStore[sqlite3.Connection]):
         if identity != self._identity_seen:
             if self._identity_seen is not None:
                 self._generation += 1  # another file: the lock file may be another one too
+                self._fault = True  # what was read from the old one is in doubt
             self._identity_seen = identity
         return identity
 
