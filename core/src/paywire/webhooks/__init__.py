@@ -20,10 +20,14 @@
     app.add_route("/webhooks/stripe", processor.asgi("stripe"))      # Starlette / FastAPI
     app.wsgi_app = mount_wsgi(app.wsgi_app, {"/webhooks/stripe": processor.wsgi("stripe")})  # Flask
 
-Stores: :class:`SQLiteEventStore` (the default; several processes on one machine),
-:class:`PostgresEventStore` (``pip install 'paywire[postgres]'``; many machines) and
-:class:`InMemoryEventStore` (tests); each is an :class:`EventStore`. What each delivery is
-answered is in :mod:`paywire.webhooks._processor` (and ``docs/webhooks.md``).
+Two modes: ``WebhookProcessor(..., mode="inline")`` (the default: handlers run in the request)
+and ``mode="inbox"`` (recorded durably and answered at once; an :class:`EmbeddedWorker`, or
+procrastinate workers through :func:`register_procrastinate`, run the handlers later, with
+retries and a dead state). Stores: :class:`SQLiteEventStore` (the default; several processes on
+one machine), :class:`PostgresEventStore` (``pip install 'paywire[postgres]'``; many machines)
+and :class:`InMemoryEventStore` (tests); each is an :class:`EventStore`. What each delivery is
+answered is in :mod:`paywire.webhooks._processor` (and ``docs/webhooks.md``); ``paywire
+webhooks`` lists, shows, replays and prunes stored events.
 """
 
 from __future__ import annotations

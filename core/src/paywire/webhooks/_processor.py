@@ -220,8 +220,8 @@ class WebhookProcessor:
             handler. (An event that SQLite holds under a lock is taken over by another process
             only once the holder's process has died, and by another thread of the same process
             after ``lease_seconds``.)
-        replay_deferred: (inline) after an event is processed, retry up to this many deferred
-            events of the same provider (0 turns it off) ...
+        replay_deferred: after an event is processed (inline, or by an inbox worker), retry up
+            to this many deferred events of the same provider (0 turns it off) ...
         replay_backoff: ... at once after its first try, then no sooner than ``replay_backoff``,
             ``3 ×``, ``7 × replay_backoff`` … seconds (at most an hour) after its last try.
             :meth:`replay_pending` retries regardless. (The SQLite store notices an event that
@@ -805,7 +805,21 @@ class WebhookProcessor:
             limit=limit,
             backoff=self.retry_backoff,
         )
-        return [self._run_stored(stored, inbox=True) for stored in claimed]
+        results = [self._run_stored(stored, inbox=True) for stored in claimed]
+        if self.replay_deferred:
+            # Ordering help, as inline: an event that was waiting for one just processed is
+            # tried again now (no sooner than its replay_backoff allows), not after its
+            # retry_backoff.
+            for name in sorted({r.provider for r in results if r.outcome == "processed"}):
+                waiting = self.store.claim_pending(
+                    provider=name,
+                    lease_seconds=self.lease_seconds,
+                    limit=self.replay_deferred,
+                    deferred_only=True,
+                    backoff=self.replay_backoff,
+                )
+                results += [self._run_stored(stored, inbox=True) for stored in waiting]
+        return results
 
     def run_event(self, provider: str, event_id: str) -> WebhookResult | None:
         """Claim one open event (pending, deferred) and run its handlers now, as a worker

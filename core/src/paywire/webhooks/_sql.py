@@ -21,7 +21,6 @@ from paywire.webhooks._store import (
     EventStatus,
     FinishStatus,
     StoredEvent,
-    ThisProcess,
 )
 
 __all__ = ["SQLEventStore", "claimed_events", "stored_event"]
@@ -198,8 +197,3 @@ class _Result:
     def __init__(self, rows: list[Any] | None, rowcount: int) -> None:
         self.rows: list[Any] = rows if rows is not None else []
         self.rowcount = rowcount
-
-
-def forked(pid: int) -> bool:
-    """Whether this process is not ``pid`` (a forked child must not use its parent's pool)."""
-    return pid != ThisProcess.pid
