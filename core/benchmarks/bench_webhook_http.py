@@ -5,8 +5,8 @@ and inbox modes.
     python core/benchmarks/bench_webhook_http.py [--events 10000] [--dsn DSN] [--skip-postgres]
 
 Each run starts one uvicorn server process with the endpoint and a handler that counts the
-events it sees; a sender process (httpx, 50 connections) delivers every event, 10% of them
-twice, and delivers again anything not answered 2xx. It prints events/s (distinct events, until
+events it sees; a sender (50 keep-alive connections on raw asyncio streams) delivers every
+event, 10% of them twice, and delivers again anything not answered 2xx. It prints events/s (distinct events, until
 the last one is acknowledged) and checks that every event was handled exactly once (inbox: once
 the worker has caught up). PostgreSQL: a throw-away cluster with durable commits, or ``--dsn``.
 """
@@ -29,7 +29,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chaos_webhooks import _free_port, _wait_for_port, send_all
+from _http_sender import send_all
+from chaos_webhooks import _free_port, _wait_for_port
 from soak_webhooks import SECRET, SoakProvider, sign
 
 
@@ -150,7 +151,7 @@ def one_run(store_spec: dict[str, Any], mode: str, interface: str, events: int) 
     proc.start()
     try:
         _wait_for_port(port, time.monotonic() + 60)
-        acked, answers, seconds = asyncio.run(send_all(order, bodies, [port]))
+        acked, answers, seconds = asyncio.run(send_all(order, bodies, port))
         deadline = time.monotonic() + 120
         found = _stats(port)
         while found["handled"] < events and time.monotonic() < deadline:

@@ -3,6 +3,7 @@ server, a real procrastinate worker)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from typing import Any
@@ -100,3 +101,53 @@ def test_procrastinate_needs_an_inbox_without_an_embedded_worker(acme: AcmeProvi
     ):
         with pytest.raises(ConfigurationError, match="worker=None"):
             register_procrastinate(app, processor)
+
+
+def test_jobs_are_deferred_once_per_event_and_a_failed_defer_is_left_to_the_sweep(
+    make_store: StoreFactory,
+    acme: AcmeProvider,
+    postgres_dsn: str,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import asyncio
+
+    import psycopg
+
+    store = make_store()
+    app = _app(postgres_dsn)
+    processor = WebhookProcessor({"acme": acme}, store, mode="inbox", worker=None)
+    register_procrastinate(app, processor)
+    handled: list[str] = []
+    processor.on_any(lambda e: handled.append(e.id))
+
+    # The app is not open: the event is recorded and answered, the job is left to the sweep.
+    body = event_body("evt_unopened")
+    with caplog.at_level(logging.WARNING, logger="paywire.webhooks"):
+        assert processor.process("acme", body, signed(body)).outcome == "accepted"
+    assert "could not defer a job for acme event evt_unopened" in caplog.text
+
+    async def deliver_async() -> str:
+        async with app.open_async():
+            body = event_body("evt_async")
+            return (await processor.process_async("acme", body, signed(body))).outcome
+
+    with app.open():
+        with psycopg.connect(postgres_dsn, autocommit=True) as admin:
+            exists = admin.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
+            if exists is None or exists[0] is None:
+                app.schema_manager.apply_schema()
+            admin.execute("DELETE FROM procrastinate_jobs")
+        assert asyncio.run(deliver_async()) == "accepted"  # deferred with defer_async
+        app.open()
+        sweep = app.tasks["paywire_webhooks.sweep"]
+        # evt_async has its job queued already: only evt_unopened gets one, and only once.
+        assert sweep(timestamp=int(clock.now) + 1) == 1
+        assert sweep(timestamp=int(clock.now) + 1) == 0
+        _work(app)
+    assert sorted(handled) == ["evt_async", "evt_unopened"]
+
+
+test_jobs_are_deferred_once_per_event_and_a_failed_defer_is_left_to_the_sweep.store_kinds = [  # type: ignore[attr-defined]
+    "postgres"
+]
