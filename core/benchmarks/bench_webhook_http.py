@@ -8,7 +8,8 @@ Each run starts one uvicorn server process with the endpoint and a handler that 
 events it sees; a sender (50 keep-alive connections on raw asyncio streams) delivers every
 event, 10% of them twice, and delivers again anything not answered 2xx. It prints events/s
 (distinct events, until the last one is acknowledged) and checks that every event was handled
-exactly once (inbox: once the worker has caught up). PostgreSQL: a throw-away cluster with durable commits, or ``--dsn``.
+exactly once (inbox: once the worker has caught up). PostgreSQL: a throw-away cluster with
+durable commits, or ``--dsn``.
 """
 
 from __future__ import annotations
