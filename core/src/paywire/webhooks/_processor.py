@@ -197,12 +197,6 @@ class _Refused(Exception):
 _DEFAULT_PARSE = _Provider.parse_webhook
 
 
-class _Payload(threading.local):
-    """The payload the default parse read, beside the event made of it (this thread's last)."""
-
-    value: tuple[WebhookEvent, Any] | None = None
-
-
 class WebhookProcessor:
     """Receives webhooks for one or more providers and calls the app's handlers exactly when it
     should.
@@ -297,7 +291,6 @@ class WebhookProcessor:
         self._handlers: dict[EventType, list[Handler]] = {}
         self._any: list[Handler] = []
         self._rejected: collections.OrderedDict[tuple[str, bytes], None] = collections.OrderedDict()
-        self._payloads = _Payload()
         # Stores whose calls do not block (in memory) are called on the event loop directly.
         self._store_blocks = bool(getattr(store, "blocking", True))
 
@@ -381,10 +374,10 @@ class WebhookProcessor:
         if known is not None:
             return known
         try:
-            parsed = self._parse(plugin, provider, body, headers)
+            parsed, payload = self._parse(plugin, provider, body, headers)
             if isinstance(parsed, EventReference):
                 parsed = self._checked(plugin.fetch_webhook_event(parsed), provider)
-            record = _record(provider, parsed, body, self._payload_of(parsed))
+            record = _record(provider, parsed, body, payload)
         except _Refused as exc:
             return self._refuse(provider, exc)
         except UnknownEvent as exc:
@@ -432,10 +425,10 @@ class WebhookProcessor:
         if known is not None:
             return known
         try:
-            parsed = self._parse(plugin, provider, body, headers)
+            parsed, payload = self._parse(plugin, provider, body, headers)
             if isinstance(parsed, EventReference):
                 parsed = self._checked(await plugin.fetch_webhook_event_async(parsed), provider)
-            record = _record(provider, parsed, body, self._payload_of(parsed))
+            record = _record(provider, parsed, body, payload)
         except _Refused as exc:
             return self._refuse(provider, exc)
         except UnknownEvent as exc:
@@ -507,19 +500,19 @@ class WebhookProcessor:
 
     def _parse(
         self, plugin: Provider[Any], provider: str, body: bytes, headers: Mapping[str, str]
-    ) -> WebhookEvent | EventReference:
+    ) -> tuple[WebhookEvent | EventReference, Any]:
+        """What the provider made of the delivery, and the JSON body parsed when the processor
+        parsed it (the default parse: the stored event need not repeat data that is the body,
+        see _to_json)."""
+        payload: Any = None
         try:
             if type(plugin).parse_webhook is _DEFAULT_PARSE:
-                # What the default does, keeping the payload: the stored event need not repeat
-                # data that is the body itself (see _to_json).
                 payload = parse_json_body(body, provider=plugin.name)
-                if not isinstance(payload, Mapping):
+                if type(payload) is not dict and not isinstance(payload, Mapping):
                     raise UnknownEvent(
                         "the body is not a JSON object", provider=plugin.name, event_type=None
                     )
                 parsed: WebhookEvent | EventReference = plugin.handle_webhook_event(payload)
-                if isinstance(parsed, WebhookEvent):
-                    self._payloads.value = (parsed, payload)
             else:
                 parsed = plugin.parse_webhook(body, headers)
         except RecursionError:  # a plugin's own parser walked a deep body
@@ -530,21 +523,13 @@ class WebhookProcessor:
                 raise MalformedWebhook(
                     "the notification's resource id is not valid text", provider=provider
                 )
-            return parsed
+            return parsed, None
         if plugin.webhook_authentication == "fetch":
             raise _Refused(
                 f"the {provider} provider is authenticated by fetching, yet its parser returned "
                 "a full event from the notification; refused"
             )
-        return self._checked(parsed, provider)
-
-    def _payload_of(self, event: WebhookEvent) -> Any:
-        """The parsed body ``event`` was made from, when this thread's default parse read it."""
-        found = self._payloads.value
-        self._payloads.value = None
-        if found is not None and found[0] is event:
-            return found[1]
-        return None
+        return self._checked(parsed, provider), payload
 
     @staticmethod
     def _checked(event: WebhookEvent, provider: str) -> WebhookEvent:
