@@ -5,6 +5,7 @@ async pool spends milliseconds per request at 50 connections on a 2-core machine
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import Counter
 
@@ -44,24 +45,42 @@ def _request(port: int, body: bytes, headers: dict[str, str]) -> bytes:
 async def send_all(
     order: list[str],
     bodies: dict[str, tuple[bytes, dict[str, str]]],
-    port: int,
+    ports: int | list[int],
     senders: int = 50,
     patience: float = 10.0,
 ) -> tuple[set[str], Counter[str], float]:
     """Deliver every event in ``order`` until each delivery is answered 2xx (a non-2xx one is
     sent again later, as is one unanswered after ``patience`` seconds); the acknowledged ids,
-    the answers seen, and the seconds it took."""
+    the answers seen, and the seconds it took. With several ``ports`` each connection goes to
+    one chosen at random, and a connection that fails is made again to another."""
+    choices = [ports] if isinstance(ports, int) else list(ports)
+    rng = random.Random(5)
     queue: asyncio.Queue[str] = asyncio.Queue()
     for event_id in order:
         queue.put_nowait(event_id)
     acked: set[str] = set()
     answers: Counter[str] = Counter()
-    requests = {event_id: _request(port, *bodies[event_id]) for event_id in set(order)}
+    requests = {
+        (port, event_id): _request(port, *bodies[event_id])
+        for event_id in set(order)
+        for port in choices
+    }
     left = [len(order)]
     started = time.perf_counter()
 
+    async def connect() -> tuple[int, asyncio.StreamReader, asyncio.StreamWriter]:
+        while True:
+            port = rng.choice(choices)
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError as exc:
+                answers[type(exc).__name__] += 1
+                await asyncio.sleep(0.2)
+                continue
+            return port, reader, writer
+
     async def sender() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        port, reader, writer = await connect()
         try:
             while left[0] > 0:
                 try:
@@ -71,13 +90,13 @@ async def send_all(
                     continue
                 try:
                     status = await asyncio.wait_for(
-                        _exchange(reader, writer, requests[event_id]), patience
+                        _exchange(reader, writer, requests[port, event_id]), patience
                     )
-                except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
+                except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
                     answers[type(exc).__name__] += 1
                     writer.close()
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
                     queue.put_nowait(event_id)
+                    port, reader, writer = await connect()
                     continue
                 answers[str(status)] += 1
                 if 200 <= status < 300:

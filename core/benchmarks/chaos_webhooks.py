@@ -205,56 +205,10 @@ def work(settings: dict[str, Any]) -> None:
 async def send_all(
     order: list[str], bodies: dict[str, tuple[bytes, dict[str, str]]], ports: list[int]
 ) -> tuple[set[str], Counter[str], float]:
-    """Deliver every event until each delivery is answered 2xx; the acknowledged ids, the
-    answers seen, and the seconds it took."""
-    import httpx
+    """The provider: ``SENDERS`` connections, the provider's timeout, every non-2xx again."""
+    from _http_sender import send_all as send
 
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for event_id in order:
-        queue.put_nowait(event_id)
-    acked: set[str] = set()
-    answers: Counter[str] = Counter()
-    pending = len(order)
-    done = asyncio.Event()
-    rng = random.Random(7)
-    limits = httpx.Limits(max_connections=SENDERS, max_keepalive_connections=SENDERS)
-    timeout = httpx.Timeout(PROVIDER_TIMEOUT)
-    started = time.perf_counter()
-
-    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
-
-        async def again(event_id: str) -> None:
-            await asyncio.sleep(rng.uniform(0.2, 1.0))
-            queue.put_nowait(event_id)
-
-        async def sender() -> None:
-            nonlocal pending
-            while not done.is_set():
-                try:
-                    event_id = await asyncio.wait_for(queue.get(), 0.5)
-                except TimeoutError:
-                    continue
-                body, headers = bodies[event_id]
-                port = rng.choice(ports)
-                try:
-                    response = await client.post(
-                        f"http://127.0.0.1:{port}/", content=body, headers=headers
-                    )
-                    answers[str(response.status_code)] += 1
-                    ok = 200 <= response.status_code < 300
-                except httpx.HTTPError as exc:
-                    answers[type(exc).__name__] += 1
-                    ok = False
-                if ok:
-                    acked.add(event_id)
-                    pending -= 1
-                    if pending == 0:
-                        done.set()
-                else:
-                    asyncio.get_running_loop().create_task(again(event_id))
-
-        await asyncio.gather(*(sender() for _ in range(SENDERS)))
-    return acked, answers, time.perf_counter() - started
+    return await send(order, bodies, ports, senders=SENDERS, patience=PROVIDER_TIMEOUT)
 
 
 # -- the run --------------------------------------------------------------------------------
