@@ -437,6 +437,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dsn", help="PostgreSQL (default: a throw-away durable cluster)")
     parser.add_argument("--kill-every", type=float, default=3.0)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--settle-timeout", type=float, default=1800.0, help="seconds to wait for the workers"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="paywire-chaos-") as folder:
         dsn = args.dsn
@@ -454,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
                 dsn=dsn,
                 kill_every=args.kill_every,
                 workers=args.workers,
+                settle_timeout=args.settle_timeout,
             )
         finally:
             if cluster is not None:
