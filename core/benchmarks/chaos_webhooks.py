@@ -328,13 +328,15 @@ def run(
     twice = {event_id for event_id, n in counts.items() if n > 1}
     killed_pids = set(killed)
     inside = {event_id for event_id in twice if first_pid[event_id] in killed_pids}
-    lost = set(distinct) - set(counts)
+    final = _recorded(settings)
+    waiting = set(distinct) - set(counts)  # not handled (yet): still open in the store
+    lost = waiting - final  # neither handled nor recorded
     statuses = _statuses(settings)
     problems = []
     if unrecorded:
         problems.append(f"{len(unrecorded)} acknowledged events not in the store")
     if lost:
-        problems.append(f"{len(lost)} events never handled, e.g. {sorted(lost)[:5]}")
+        problems.append(f"{len(lost)} events lost, e.g. {sorted(lost)[:5]}")
     if twice - inside:
         problems.append(f"{len(twice - inside)} handled twice outside the window")
     if not settled:
@@ -348,6 +350,7 @@ def run(
         "handled_twice": len(twice),
         "twice_inside_window": len(inside),
         "lost": len(lost),
+        "waiting": len(waiting),
         "statuses": statuses,
         "problems": problems,
     }
@@ -357,7 +360,8 @@ def run(
     )
     log(
         f"handled: {len(counts):,} events, {len(twice)} twice (inside the at-least-once window: "
-        f"{len(inside)}), {len(lost)} lost, {len(unrecorded)} acknowledged before recorded"
+        f"{len(inside)}), {len(waiting)} still waiting in the store, {len(lost)} lost, "
+        f"{len(unrecorded)} acknowledged before recorded"
     )
     return figures
 

@@ -46,4 +46,5 @@ def test_a_short_chaos_soak_loses_nothing(
     assert figures["problems"] == [], lines
     assert figures["kills"] >= 1
     assert figures["lost"] == 0
+    assert figures["waiting"] == 0
     assert figures["statuses"] == {"processed": 200}
