@@ -95,7 +95,7 @@ def build_processor(settings: dict[str, Any]) -> Any:
     else:
         from paywire.webhooks import PostgresEventStore
 
-        store = PostgresEventStore(settings["db"], pool_size=8)
+        store = PostgresEventStore(settings["db"], pool_size=4)
         worker = None
     provider = SoakProvider.create(ProviderConfig(webhook_secret=Secret(SECRET)))
     processor = WebhookProcessor(
@@ -162,8 +162,11 @@ def _tasks(settings: dict[str, Any], processor: Any) -> Any:
 
     from paywire.webhooks import register_procrastinate
 
+    # Few connections per process: the test suite's server allows 60 in all.
     app = procrastinate.App(
-        connector=procrastinate.PsycopgConnector(conninfo=make_conninfo(settings["db"]))
+        connector=procrastinate.PsycopgConnector(
+            conninfo=make_conninfo(settings["db"]), min_size=1, max_size=4
+        )
     )
     register_procrastinate(app, processor)
     return app

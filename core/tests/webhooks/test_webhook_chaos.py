@@ -41,6 +41,7 @@ def test_a_short_chaos_soak_loses_nothing(
         kill_every=1.5,
         lease=4.0,
         settle_timeout=120,
+        workers=2,  # the suite's server allows 60 connections in all
         log=lines.append,
     )
     assert figures["problems"] == [], lines
