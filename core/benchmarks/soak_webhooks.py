@@ -118,6 +118,17 @@ class SoakProvider(Provider[ProviderConfig]):
         raise self._webhooks_only()
 
 
+def sign(event_id: str) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of event ``event_id`` (``pay_N`` or ``ref_N``), as the provider
+    sends them."""
+    kind, _, n = event_id.partition("_")
+    body = json.dumps(
+        {"id": event_id, "type": "payment" if kind == "pay" else "refund", "tx": f"tx_{n}"}
+    ).encode()
+    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {HEADER: signature, "Content-Type": "application/json"}
+
+
 def build_deliveries(events: int, rng: random.Random) -> tuple[list[str], set[str], int]:
     """The delivery order (event ids), the ids whose first handler run fails, how many pairs
     were reordered."""
@@ -156,14 +167,7 @@ def run(
 ) -> int:
     rng = random.Random(seed)
     order, failing, reordered = build_deliveries(events, rng)
-    bodies: dict[str, tuple[bytes, dict[str, str]]] = {}
-    for event_id in set(order):
-        kind, _, n = event_id.partition("_")
-        body = json.dumps(
-            {"id": event_id, "type": "payment" if kind == "pay" else "refund", "tx": f"tx_{n}"}
-        ).encode()
-        signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        bodies[event_id] = (body, {HEADER: signature, "Content-Type": "application/json"})
+    bodies = {event_id: sign(event_id) for event_id in set(order)}
 
     path = folder / "soak-events.sqlite3"
     store = SQLiteEventStore(path, synchronous=synchronous, new_events=new_events)

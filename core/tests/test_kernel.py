@@ -644,7 +644,7 @@ def test_an_undeclared_capability_is_refused_without_http() -> None:
     provider = _ktoy(api)
     with pytest.raises(InvalidRequest, match="does not support 'checkout'"):
         provider.create_checkout_session(
-            None,  # type: ignore[arg-type]
+            None,
             success_url="https://x",
             cancel_url="https://y",
         )

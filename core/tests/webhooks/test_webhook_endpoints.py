@@ -169,9 +169,9 @@ def test_asgi_joins_repeated_headers(acme: AcmeProvider) -> None:
     seen: list[dict[str, str]] = []
 
     class Recording(WebhookProcessor):
-        def process(self, provider: str, body: bytes, headers: Any) -> Any:
+        async def process_async(self, provider: str, body: bytes, headers: Any) -> Any:
             seen.append(dict(headers))
-            return super().process(provider, body, headers)
+            return await super().process_async(provider, body, headers)
 
     processor = Recording({"acme": acme}, InMemoryEventStore())
     scope = {

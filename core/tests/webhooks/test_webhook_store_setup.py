@@ -92,19 +92,27 @@ def test_a_closed_sqlite_store_refuses_work_in_every_thread(tmp_path: Path) -> N
     assert len(errors) == 1
 
 
-def test_sqlite_threads_get_their_own_connection(tmp_path: Path) -> None:
+def test_sqlite_connections_are_lent_per_operation_not_kept_per_thread(tmp_path: Path) -> None:
     store = SQLiteEventStore(tmp_path / "e.sqlite3")
     seen: list[int] = []
 
     def use() -> None:
-        seen.append(id(store._conn()))
+        conn = store._acquire()
+        seen.append(id(conn))
+        store._release(conn)
 
-    threads = [threading.Thread(target=use) for _ in range(3)]
-    for thread in threads:
+    for _ in range(20):  # one thread after another, as a thread-per-request server runs them
+        thread = threading.Thread(target=use)
         thread.start()
-    for thread in threads:
         thread.join()
-    assert len({*seen, id(store._conn())}) == 4
+    assert len(set(seen)) == 1
+    assert len(store._idle) == 1
+    # Held at once, they are distinct; given back, at most the pool's idle size stays open.
+    held = [store._acquire() for _ in range(12)]
+    assert len({id(c) for c in held}) == 12
+    for conn in held:
+        store._release(conn)
+    assert len(store._idle) == 8
     store.close()
 
 
@@ -115,7 +123,7 @@ def test_sqlite_settings_are_applied_to_every_connection(tmp_path: Path) -> None
 
     def look() -> None:
         for s in (store, full):
-            conn = s._conn()
+            conn = s._acquire()
             found.append(
                 (
                     conn.execute("PRAGMA journal_mode").fetchone()[0],
@@ -123,11 +131,13 @@ def test_sqlite_settings_are_applied_to_every_connection(tmp_path: Path) -> None
                     conn.execute("PRAGMA busy_timeout").fetchone()[0],
                 )
             )
+            # Held by this thread: the other thread gets a connection of its own.
 
     look()
     thread = threading.Thread(target=look)
     thread.start()
     thread.join()
+    assert len(store._lent) == len(full._lent) == 2
     # NORMAL is 1, FULL is 2.
     assert found == [("wal", 1, 2500), ("wal", 2, 30000)] * 2
     store.close()
@@ -161,12 +171,15 @@ def test_postgres_keeps_the_dsn_out_of_repr_and_reconnects(postgres_dsn: str) ->
 
     from paywire.webhooks import PostgresEventStore
 
-    store = PostgresEventStore(postgres_dsn, table="setup_events")
+    # One connection, so that the call after the kill is the one that meets the dead session.
+    store = PostgresEventStore(postgres_dsn, table="setup_events", pool_size=1)
     try:
         assert repr(store) == "<PostgresEventStore table='setup_events'>"
         assert "password" not in repr(store)
         assert store.record_ignored(NewEvent("acme", "evt", "t", None, b"x"))
-        backend = store._conn().info.backend_pid
+        conn = store._acquire()
+        backend = conn.info.backend_pid
+        store._release(conn)
         with psycopg.connect(postgres_dsn, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
         # The broken connection fails the call in flight (the endpoint answers 500 and the
@@ -176,9 +189,13 @@ def test_postgres_keeps_the_dsn_out_of_repr_and_reconnects(postgres_dsn: str) ->
         stored = store.get("acme", "evt")
         assert stored is not None
         assert stored.raw_body == b"x"
-        assert store._conn().info.backend_pid != backend
+        conn = store._acquire()
+        assert conn.info.backend_pid != backend
+        store._release(conn)
     finally:
-        store._conn().execute("DROP TABLE setup_events")
+        conn = store._acquire()
+        conn.execute("DROP TABLE setup_events")
+        store._release(conn)
         store.close()
     with pytest.raises(ConfigurationError, match="closed"):
         store.get("acme", "evt")

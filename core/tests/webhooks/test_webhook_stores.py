@@ -455,6 +455,7 @@ def test_looking_for_deferred_events_matches_the_plain_rule(
             for e in leftover:
                 assert e.token is not None
                 s.finish("acme", e.event_id, e.token, status="processed")
+    store.close()  # each example builds a store: keep one example's connections at a time
 
 
 def test_a_forked_child_uses_its_own_connections_and_leaves_the_parents_alone(

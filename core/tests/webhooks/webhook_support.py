@@ -140,10 +140,12 @@ class AcmeProvider(Provider[ProviderConfig]):
     ) -> RefundResult:
         raise self._not_here()
 
-    def get_payment_method_details(self, payment_method_id: str) -> PaymentMethodInfo:  # type: ignore[override]
+    def get_payment_method_details(
+        self, payment_method: SavedPaymentMethod | str
+    ) -> PaymentMethodInfo:
         raise self._not_here()
 
-    def detach_payment_method(self, payment_method_id: str) -> None:  # type: ignore[override]
+    def detach_payment_method(self, payment_method: SavedPaymentMethod | str) -> None:
         raise self._not_here()
 
 

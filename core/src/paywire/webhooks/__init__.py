@@ -20,10 +20,14 @@
     app.add_route("/webhooks/stripe", processor.asgi("stripe"))      # Starlette / FastAPI
     app.wsgi_app = mount_wsgi(app.wsgi_app, {"/webhooks/stripe": processor.wsgi("stripe")})  # Flask
 
-Stores: :class:`SQLiteEventStore` (the default; several processes on one machine),
-:class:`PostgresEventStore` (``pip install 'paywire[postgres]'``; many machines) and
-:class:`InMemoryEventStore` (tests); each is an :class:`EventStore`. What each delivery is
-answered is in :mod:`paywire.webhooks._processor` (and ``docs/webhooks.md``).
+Two modes: ``WebhookProcessor(..., mode="inline")`` (the default: handlers run in the request)
+and ``mode="inbox"`` (recorded durably and answered at once; an :class:`EmbeddedWorker`, or
+procrastinate workers through :func:`register_procrastinate`, run the handlers later, with
+retries and a dead state). Stores: :class:`SQLiteEventStore` (the default; several processes on
+one machine), :class:`PostgresEventStore` (``pip install 'paywire[postgres]'``; many machines)
+and :class:`InMemoryEventStore` (tests); each is an :class:`EventStore`. What each delivery is
+answered is in :mod:`paywire.webhooks._processor` (and ``docs/webhooks.md``); ``paywire
+webhooks`` lists, shows, replays and prunes stored events.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from paywire.webhooks._processor import (
     DEFAULT_STORE_PATH,
     Defer,
     Handler,
+    Mode,
     Outcome,
     WebhookProcessor,
     WebhookResult,
@@ -48,38 +53,51 @@ from paywire.webhooks._store import (
     InMemoryEventStore,
     NewEvent,
     StoredEvent,
+    StoreUnavailable,
 )
+from paywire.webhooks._worker import EmbeddedWorker
 from paywire.webhooks._wsgi import WsgiEndpoint, mount_wsgi
 
 if TYPE_CHECKING:
     from paywire.webhooks._postgres import PostgresEventStore
+    from paywire.webhooks._procrastinate import register_procrastinate
 
 __all__ = [
     "DEFAULT_STORE_PATH",
     "AsgiEndpoint",
     "Claim",
     "Defer",
+    "EmbeddedWorker",
     "EventStatus",
     "EventStore",
     "Handler",
     "InMemoryEventStore",
+    "Mode",
     "NewEvent",
     "Outcome",
     "PostgresEventStore",
     "SQLiteEventStore",
+    "StoreUnavailable",
     "StoredEvent",
     "WebhookProcessor",
     "WebhookResult",
     "WsgiEndpoint",
     "mount_wsgi",
+    "register_procrastinate",
 ]
 
 
+_LAZY = {
+    "PostgresEventStore": "paywire.webhooks._postgres",
+    "register_procrastinate": "paywire.webhooks._procrastinate",
+}
+
+
 def __getattr__(name: str) -> Any:
-    # The PostgreSQL store's module is only imported when asked for; psycopg itself is only
-    # imported when a store is built.
-    if name == "PostgresEventStore":
-        value = importlib.import_module("paywire.webhooks._postgres").PostgresEventStore
+    # These modules are only imported when asked for; psycopg and procrastinate themselves only
+    # when a store is built or tasks are registered.
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'paywire.webhooks' has no attribute {name!r}")

@@ -15,7 +15,6 @@ Any ASGI server, on its own::
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -33,11 +32,14 @@ class AsgiEndpoint(Endpoint):
     """Receives one provider's webhooks over ASGI.
 
     It answers ``POST`` at any path it is mounted under (405 with ``Allow: POST`` otherwise),
-    reads the raw body exactly as sent (413 past ``max_body_bytes``), runs
-    :meth:`WebhookProcessor.process` in a worker thread (handlers and stores are synchronous),
-    and answers the result's status with a tiny JSON body: ``{"outcome": "processed"}``. When
-    processing itself fails (the database is unreachable) it answers 500, so the provider
-    delivers again.
+    reads the raw body exactly as sent (413 past ``max_body_bytes``), awaits
+    :meth:`WebhookProcessor.process_async` (no thread per request where the store has async
+    methods: PostgreSQL; SQLite's blocking calls run in a worker thread), and answers the
+    result's status with a tiny JSON body: ``{"outcome": "processed"}``. When processing itself
+    fails (the database is unreachable) it answers 500, so the provider delivers again.
+
+    Served on its own, its lifespan starts the inbox's embedded worker and, at shutdown, stops
+    it and closes the processor (:meth:`WebhookProcessor.aclose`).
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -60,14 +62,16 @@ class AsgiEndpoint(Endpoint):
         )
         await send({"type": "http.response.body", "body": body})
 
-    @staticmethod
-    async def _lifespan(receive: Receive, send: Send) -> None:
-        # Served on its own, the endpoint has nothing to start or stop.
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        processor = self.processor
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if processor.mode == "inbox" and processor.worker_kind == "embedded":
+                    processor.start_worker()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await processor.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -95,4 +99,4 @@ class AsgiEndpoint(Endpoint):
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        return await asyncio.to_thread(self._process, b"".join(chunks), headers)
+        return await self._process_async(b"".join(chunks), headers)

@@ -62,3 +62,12 @@ class Endpoint:
             _log.exception("could not process a %s webhook", self.provider)
             return 500, {"error": "processing_failed"}
         return result.status_code, {"outcome": result.outcome}
+
+    async def _process_async(self, body: bytes, headers: Mapping[str, str]) -> Answer:
+        """:meth:`_process` through :meth:`WebhookProcessor.process_async`."""
+        try:
+            result = await self.processor.process_async(self.provider, body, headers)
+        except Exception:
+            _log.exception("could not process a %s webhook", self.provider)
+            return 500, {"error": "processing_failed"}
+        return result.status_code, {"outcome": result.outcome}

@@ -116,6 +116,16 @@ class LockFile:
             fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, hold.offset)
             return True
 
+    def stale(self) -> bool:
+        """Whether the file at the path is not the one this descriptor has open (removed, or
+        replaced): processes that open the path now would not see these locks."""
+        try:
+            there = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        mine = os.fstat(self._fd)
+        return (there.st_dev, there.st_ino) != (mine.st_dev, mine.st_ino)
+
     def close(self) -> None:
         os.close(self._fd)
 
@@ -137,11 +147,13 @@ def use_lock_file(path: str) -> LockFile:
     :func:`release_lock_file`."""
     with _files_mutex:
         found = _files.get(path)
-        if found is None or found.pid != os.getpid():
-            if found is not None:
-                # Our copy of the parent's descriptor: closing it drops only this process's
-                # locks on the file, and there are none yet.
-                found.close()
+        if found is not None and found.pid != os.getpid():
+            # Our copy of the parent's descriptor: closing it drops only this process's locks
+            # on the file, and there are none yet.
+            found.close()
+            found = None
+        if found is None or found.stale():
+            # (A stale one stays open for the users and holds it has: see release_lock_file.)
             found = _files[path] = LockFile(path)
         found.users += 1
         return found

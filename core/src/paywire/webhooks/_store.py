@@ -11,6 +11,12 @@ An event store remembers every verified event under ``(provider, event id)`` wit
 ``ignored``
     an event type the provider plugin does not normalize; kept so that redeliveries are
     recognised, never handled.
+``rejected``
+    a verified body that cannot be read (:class:`~paywire.MalformedWebhook`), kept under the
+    body's digest so that redeliveries are recognised and answered 400 again, never handled.
+``dead``
+    (inbox mode) its handlers failed or deferred ``max_attempts`` times; kept for an operator
+    (``paywire webhooks list --dead``, ``replay``), never retried by itself.
 
 Handlers run only under a *claim*: a lease with a random token and an expiry. A store grants at
 most one live lease per event, atomically, so two deliveries of the same event (threads,
@@ -31,15 +37,18 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Literal, Protocol, cast, runtime_checkable
 
 import attrs
+
+from paywire._errors import PaywireError
 
 if TYPE_CHECKING:
     from paywire._types import WebhookEvent
 
 __all__ = [
+    "FINISHED_STATUSES",
     "MAX_BACKOFF",
     "OPEN_STATUSES",
     "Claim",
@@ -49,6 +58,7 @@ __all__ = [
     "FinishStatus",
     "InMemoryEventStore",
     "NewEvent",
+    "StoreUnavailable",
     "StoredEvent",
     "ThisProcess",
     "backoff_delay",
@@ -56,15 +66,18 @@ __all__ = [
     "unclaimed",
 ]
 
-EventStatus = Literal["pending", "deferred", "processed", "ignored"]
+#: Where a stored event stands; ``pending``/``deferred`` are open, the others finished.
+EventStatus = Literal["pending", "deferred", "processed", "ignored", "rejected", "dead"]
 #: What a claim holder may set when it lets go of an event.
-FinishStatus = Literal["pending", "deferred", "processed"]
-#: ``claimed``: the caller holds the lease. ``processed``/``ignored``: nothing to do (duplicate).
-#: ``busy``: another holder has a live lease on it.
-ClaimState = Literal["claimed", "processed", "ignored", "busy"]
+FinishStatus = Literal["pending", "deferred", "processed", "dead"]
+#: ``claimed``: the caller holds the lease. ``processed``/``ignored``/``rejected``/``dead``:
+#: nothing to do (a duplicate). ``busy``: another holder has a live lease on it.
+ClaimState = Literal["claimed", "processed", "ignored", "rejected", "dead", "busy"]
 
 #: States in which an event still waits for its handlers.
 OPEN_STATUSES: tuple[EventStatus, ...] = ("pending", "deferred")
+#: States that are over for good: :meth:`EventStore.prune` forgets them once old enough.
+FINISHED_STATUSES: tuple[EventStatus, ...] = ("processed", "ignored", "rejected")
 
 #: The longest wait :meth:`EventStore.claim_pending`'s ``backoff`` grows to, in seconds.
 MAX_BACKOFF = 3600.0
@@ -76,6 +89,11 @@ def backoff_delay(backoff: float, attempts: int) -> float:
     try (an event that arrived just before the one it needs goes through at once), then
     ``backoff``, ``3 × backoff``, ``7 × backoff`` …"""
     return min(MAX_BACKOFF, backoff * ((1 << min(max(attempts - 1, 0), 30)) - 1))
+
+
+class StoreUnavailable(PaywireError):
+    """The event store cannot be used right now (its database file is gone, or cannot be
+    written): the delivery is answered 500 and the provider delivers it again."""
 
 
 class ThisProcess:
@@ -208,6 +226,18 @@ class EventStore(Protocol):
         """Record ``event`` as ``ignored`` unless its key is known; ``True`` when it was new."""
         ...
 
+    def record_rejected(self, event: NewEvent) -> bool:
+        """Record ``event`` as ``rejected`` (a body that cannot be read) unless its key is
+        known; ``True`` when it was new."""
+        ...
+
+    def enqueue(self, event: NewEvent) -> EventStatus | None:
+        """Record ``event`` as ``pending`` (no lease: a worker claims it) unless its key is
+        known, and return only once the record is durable (the inbox acknowledges it then):
+        ``None`` when it was new, else the status it already has. Stores may let concurrent
+        callers share one durable commit (group commit)."""
+        ...
+
     def claim(self, provider: str, event_id: str, *, lease_seconds: float) -> str | None:
         """Lease one open event whose lease is free or expired; its token, or ``None``."""
         ...
@@ -254,6 +284,36 @@ class EventStore(Protocol):
         """Open events (pending or deferred, leased or not), oldest first."""
         ...
 
+    def events(
+        self,
+        *,
+        statuses: Sequence[EventStatus] = (),
+        provider: str | None = None,
+        limit: int | None = None,
+        failed_only: bool = False,
+    ) -> list[StoredEvent]:
+        """Events in any of ``statuses`` (every status when empty), oldest first;
+        ``failed_only`` keeps those with an error recorded."""
+        ...
+
+    def requeue(
+        self, provider: str, event_id: str | None = None, *, statuses: Sequence[EventStatus] = ()
+    ) -> int:
+        """Put events of ``provider`` (one, or every one) in ``statuses`` (default: pending,
+        deferred and dead) back to ``pending`` with no attempts and no lease, so that workers
+        take them at once; how many were."""
+        ...
+
+    def prune(self, *, older_than: float) -> int:
+        """Forget finished events (:data:`FINISHED_STATUSES`) last touched more than
+        ``older_than`` seconds ago; how many were deleted. A redelivery of a forgotten event is
+        new again: keep events longer than any provider redelivers or replays them."""
+        ...
+
+    def counts(self, *, provider: str | None = None) -> dict[str, int]:
+        """How many events are in each status."""
+        ...
+
     def close(self) -> None:
         """Release connections. The store is not used afterwards."""
         ...
@@ -262,9 +322,9 @@ class EventStore(Protocol):
 def unclaimed(status: EventStatus, attempts: int) -> Claim:
     """The answer for a known event that could not be claimed: finished (``processed``,
     ``ignored``) or, when still open, ``busy``."""
-    if status in ("processed", "ignored"):
-        return Claim(status, attempts=attempts)
-    return Claim("busy", attempts=attempts)
+    if status in OPEN_STATUSES:
+        return Claim("busy", attempts=attempts)
+    return Claim(cast("ClaimState", status), attempts=attempts)
 
 
 def _claimable(event: StoredEvent, now: float) -> bool:
@@ -277,6 +337,10 @@ class InMemoryEventStore:
 
     ``clock`` returns seconds since the epoch (``time.time`` by default; tests inject their own).
     """
+
+    #: Its calls never wait on I/O: :meth:`WebhookProcessor.process_async` makes them on the
+    #: event loop (a store without this attribute is taken to block, and called in a thread).
+    blocking = False
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
@@ -330,11 +394,25 @@ class InMemoryEventStore:
             return Claim("claimed", token, self._lease(stored, token, now, lease_seconds))
 
     def record_ignored(self, event: NewEvent) -> bool:
+        return self._record_finished(event, "ignored")
+
+    def record_rejected(self, event: NewEvent) -> bool:
+        return self._record_finished(event, "rejected")
+
+    def _record_finished(self, event: NewEvent, status: EventStatus) -> bool:
         with self._lock:
             if (event.provider, event.event_id) in self._events:
                 return False
-            self._insert(event, "ignored", self._clock())
+            self._insert(event, status, self._clock())
             return True
+
+    def enqueue(self, event: NewEvent) -> EventStatus | None:
+        with self._lock:
+            stored = self._events.get((event.provider, event.event_id))
+            if stored is not None:
+                return stored.status
+            self._insert(event, "pending", self._clock())
+            return None
 
     def claim(self, provider: str, event_id: str, *, lease_seconds: float) -> str | None:
         with self._lock:
@@ -419,6 +497,69 @@ class InMemoryEventStore:
                 key=lambda stored: stored.received_at,
             )
             return found if limit is None else found[: max(limit, 0)]
+
+    def events(
+        self,
+        *,
+        statuses: Sequence[EventStatus] = (),
+        provider: str | None = None,
+        limit: int | None = None,
+        failed_only: bool = False,
+    ) -> list[StoredEvent]:
+        with self._lock:
+            found = sorted(
+                (
+                    stored
+                    for stored in self._events.values()
+                    if (not statuses or stored.status in statuses)
+                    and (provider is None or stored.provider == provider)
+                    and (not failed_only or stored.last_error is not None)
+                ),
+                key=lambda stored: stored.received_at,
+            )
+            return found if limit is None else found[: max(limit, 0)]
+
+    def requeue(
+        self, provider: str, event_id: str | None = None, *, statuses: Sequence[EventStatus] = ()
+    ) -> int:
+        wanted = tuple(statuses) or ("pending", "deferred", "dead")
+        with self._lock:
+            now = self._clock()
+            keys = [
+                key
+                for key, stored in self._events.items()
+                if stored.provider == provider
+                and (event_id is None or stored.event_id == event_id)
+                and stored.status in wanted
+            ]
+            for key in keys:
+                self._tokens.pop(key, None)
+                self._events[key] = attrs.evolve(
+                    self._events[key], status="pending", attempts=0, lease_until=None,
+                    updated_at=now,
+                )
+                self._open[key] = None
+            return len(keys)
+
+    def prune(self, *, older_than: float) -> int:
+        with self._lock:
+            cutoff = self._clock() - older_than
+            old = [
+                key
+                for key, stored in self._events.items()
+                if stored.status in FINISHED_STATUSES and stored.updated_at < cutoff
+            ]
+            for key in old:
+                del self._events[key]
+            return len(old)
+
+    def counts(self, *, provider: str | None = None) -> dict[str, int]:
+        with self._lock:
+            found: dict[str, int] = {}
+            for stored in self._events.values():
+                if provider is None or stored.provider == provider:
+                    found[stored.status] = found.get(stored.status, 0) + 1
+            return found
 
     def close(self) -> None:
         """Nothing to release; kept for the protocol."""

@@ -42,6 +42,7 @@ __all__ = [
     "verify_signature",
 ]
 
+#: The header Stripe puts its signature in (``t=...,v1=...``).
 SIGNATURE_HEADER: Final = "Stripe-Signature"
 _PROVIDER: Final = "stripe"
 
