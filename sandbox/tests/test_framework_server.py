@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 import paywire_sandbox
 from paywire_sandbox import Fake, WebhookEndpoint, run_sandbox
 from paywire_sandbox._server import is_loopback
+from paywire_sandbox.testing import sandbox_process
 
 
 class PingFake(Fake):
@@ -117,3 +118,20 @@ def test_control_paths_may_include_the_prefix() -> None:
         assert sb.control("GET", "clock").status_code == 200
         assert sb.control("GET", "/_sandbox/clock").status_code == 200
         assert sb.control("GET", "/_sandbox/").json()["fakes"] == ["ping"]
+
+
+def test_sandbox_process_serves_the_named_fakes_and_stops() -> None:
+    with sandbox_process("stripe") as root:
+        assert root.startswith("http://127.0.0.1:")
+        fakes = httpx.get(f"{root}/_sandbox/", timeout=10).json()
+        answer = httpx.get(f"{root}/stripe/v1/customers/cus_none", timeout=10)
+        assert answer.status_code == 401  # the Stripe fake answers, and wants a key
+        assert httpx.get(f"{root}/razorpay/v1/orders", timeout=10).status_code == 404
+    assert fakes
+    assert refused(f"{root}/_sandbox/")
+
+
+def test_sandbox_process_reports_why_it_did_not_start() -> None:
+    wrong = pytest.raises(RuntimeError, match=r"(?s)did not start: .*'no-such-fake'.*no fakes")
+    with wrong, sandbox_process("no-such-fake"):
+        pass

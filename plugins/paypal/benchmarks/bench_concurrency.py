@@ -19,9 +19,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import httpx
-from _served import access_token, provider, served_sandbox, vaulted_wallet
+from _served import access_token, provider, vaulted_wallet
 
 import paywire
+from paywire_sandbox.testing import sandbox_process
 
 AMOUNT = paywire.Money("12.34", "USD")
 
@@ -103,7 +104,7 @@ def main() -> None:
     parser.add_argument("--charges", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=8)
     args = parser.parse_args()
-    with served_sandbox() as root:
+    with sandbox_process("paypal") as root:
         asyncio.run(run(root, args.charges, args.rounds))
 
 

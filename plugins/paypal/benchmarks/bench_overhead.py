@@ -37,12 +37,12 @@ from _served import (
     CLIENT_SECRET,
     access_token,
     provider,
-    served_sandbox,
     vaulted_wallet,
 )
 
 import paywire
 from paywire_paypal import PayPalConfig, PayPalProvider
+from paywire_sandbox.testing import sandbox_process
 
 AMOUNT = paywire.Money("12.34", "USD")
 
@@ -246,7 +246,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
     bench_in_memory(args.calls, args.rounds)
-    with served_sandbox() as root:
+    with sandbox_process("paypal") as root:
         wallet = vaulted_wallet(root)
         pp = provider(root)
         bench_sync(root, pp, wallet, args.calls, args.rounds)

@@ -25,19 +25,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import itertools
 import json
-import os
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -45,46 +39,13 @@ import httpx
 import paywire
 from paywire_razorpay import RazorpayConfig, RazorpayProvider
 from paywire_razorpay._samples import webhook_samples
+from paywire_sandbox.testing import sandbox_process
 
 KEY_ID = "rzp_test_Benchmark000001"
 KEY_SECRET = "benchmark-key-secret-0001"  # noqa: S105 - a sandbox-only value
 WEBHOOK_SECRET = "benchmark-webhook-secret-01"  # noqa: S105 - a sandbox-only value
 AMOUNT = paywire.Money("12.34", "INR")
 _serial = itertools.count()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def served_sandbox() -> Iterator[str]:
-    """``paywire sandbox serve`` in a subprocess; yields its root URL."""
-    port = free_port()
-    cli = shutil.which("paywire", path=os.path.dirname(sys.executable)) or "paywire"
-    process = subprocess.Popen(
-        [cli, "sandbox", "serve", "--port", str(port), "--fake", "razorpay"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(url + "/_sandbox/", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the sandbox did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def provider_for(base_url: str | None) -> RazorpayProvider:
@@ -466,7 +427,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     args = parser.parse_args()
     bench_webhooks(args.events)
-    with served_sandbox() as url:
+    with sandbox_process("razorpay") as url:
         bench_per_call(url, args.rounds, args.calls)
         bench_concurrency(url, args.concurrent, args.rounds)
 

@@ -21,17 +21,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -39,6 +35,7 @@ import stripe
 
 import paywire
 from paywire.plugin import encode_form, sign_timestamped
+from paywire_sandbox.testing import sandbox_process
 from paywire_stripe import API_VERSION, StripeConfig, StripeProvider
 from paywire_stripe._samples import event, objects
 from paywire_stripe._webhooks import parse_event, verify_signature
@@ -51,40 +48,6 @@ API_KEY = "sk_test_benchmark0000000000"
 WEBHOOK_SECRET = "whsec_benchmark0000000000"  # noqa: S105 - a sandbox-only value
 SUCCESS = "https://shop.example.com/paid?session={CHECKOUT_SESSION_ID}"
 CANCEL = "https://shop.example.com/cart"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def served_sandbox() -> Iterator[str]:
-    """``paywire sandbox serve`` in a subprocess; yields its root URL."""
-    port = free_port()
-    cli = shutil.which("paywire", path=os.path.dirname(sys.executable)) or "paywire"
-    process = subprocess.Popen(
-        [cli, "sandbox", "serve", "--port", str(port), "--fake", "stripe"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(url + "/stripe/v1/customers/cus_none", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the sandbox did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 class Side:
@@ -420,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     verdicts: dict[str, bool] = {}
     if not args.webhooks_only:
-        with served_sandbox() as url:
+        with sandbox_process("stripe") as url:
             ratios = http_benchmarks(url, args.rounds, args.calls)
         verdicts |= {f"{name} <= 1.05x stripe-python": r <= 1.05 for name, r in ratios.items()}
     events_per_s = webhook_benchmarks()

@@ -1,15 +1,20 @@
-"""Test helpers: a local webhook receiver that answers with scripted statuses."""
+"""Test helpers: a local webhook receiver that answers with scripted statuses, and the sandbox
+served in a process of its own (for benchmarks, where the fake must not share the client's GIL)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
+import subprocess
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
-__all__ = ["Headers", "WebhookReceiver"]
+__all__ = ["Headers", "WebhookReceiver", "sandbox_process"]
 
 
 class Headers(dict[str, str]):
@@ -127,3 +132,60 @@ class WebhookReceiver:
                     f"received {len(self.requests)} of {n} webhook requests in {timeout:g}s"
                 )
             return list(self.requests)
+
+
+@contextlib.contextmanager
+def sandbox_process(*fakes: str, startup_timeout: float = 30.0) -> Iterator[str]:
+    """``paywire sandbox serve`` in a subprocess on a free loopback port; yields its root URL.
+
+    ``fakes`` names the fakes to serve (all registered ones when empty). The server picks its own
+    port and prints it, so two of these never race for one. On exit the process is terminated
+    (killed if it does not stop in 10 s). A server that fails to start raises ``RuntimeError``
+    with the end of what it wrote to stderr.
+    """
+    command = [sys.executable, "-m", "paywire_sandbox._cli", "serve", "--port", "0"]
+    for name in fakes:
+        command += ["--fake", name]
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL
+        )
+        try:
+            assert process.stdout is not None
+            root = _announced_root(process.stdout, startup_timeout)
+            if root is None:
+                process.kill()
+                process.wait()
+                errors.seek(0)
+                tail = errors.read()[-2000:].decode("utf-8", "replace").strip()
+                raise RuntimeError(f"the sandbox did not start: {tail or 'no output'}")
+            # Keep reading, so that a full pipe never blocks the server.
+            threading.Thread(target=process.stdout.read, name="sandbox-stdout", daemon=True).start()
+            yield root
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
+
+
+def _announced_root(stdout: IO[bytes], timeout: float) -> str | None:
+    """The root URL from the ``control  http://host:port/_sandbox`` line ``serve`` prints."""
+    found: list[str] = []
+
+    def read() -> None:
+        for raw in stdout:
+            words = raw.decode("utf-8", "replace").split()
+            if len(words) == 2 and words[0] == "control":
+                found.append(words[1].removesuffix("/_sandbox"))
+                return
+
+    reader = threading.Thread(target=read, name="sandbox-start", daemon=True)
+    reader.start()
+    reader.join(timeout)  # on a timeout the caller kills the process, which ends the reader
+    return found[0] if found else None
