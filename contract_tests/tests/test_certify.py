@@ -11,7 +11,7 @@ import pytest
 from _inner import TESTS
 from legacy import EXCEPTIONS
 
-from paywire_contract import harness_names, load_harness
+from paywire_contract import HarnessFailure, harness_names, load_harness, load_harnesses
 from paywire_contract._cli import configure, run
 
 DIST_INFO = "minipay_contract-0.1.dist-info"
@@ -29,11 +29,23 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "minibare = minipay:MiniHarness\n"
         "minibroken = minipay:BROKEN_HARNESS\n"
         "notaharness = minipay:RULES\n"
+        "minihooked = minihooked\n"
+        "minifailing = minifailing\n"
         "[paywire_sandbox]\n"
         "minipay = minipay\n"
     )
+    (tmp_path / "minihooked.py").write_text(
+        "from minipay import MiniHarness\n"
+        "from paywire_contract import hookimpl\n\n"
+        "@hookimpl\n"
+        "def paywire_contract_harness():\n"
+        "    return MiniHarness()\n"
+    )
+    failing = "raise RuntimeError('token sk_test_abcdefghijklmnop')\n"
+    (tmp_path / "minifailing.py").write_text(failing)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.syspath_prepend(str(TESTS))
+    monkeypatch.delenv("PAYWIRE_CONTRACT_HARNESSES", raising=False)
     return tmp_path
 
 
@@ -53,6 +65,27 @@ def test_harness_found_by_entry_point(installed: Path) -> None:
         load_harness("notaharness")
     with pytest.raises(LookupError, match="no contract harness installed for 'nope'"):
         load_harness("nope")
+
+
+def test_harnesses_load_through_pluggy_and_a_broken_one_spares_the_others(
+    installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failures: list[HarnessFailure] = []
+    found = load_harnesses(failures=failures)
+    # A class, an instance and a module implementing the hook all give a harness.
+    assert type(found["minipay"]).__name__ == "LegacyMiniHarness"
+    assert type(found["minibare"]).__name__ == "MiniHarness"
+    assert type(found["minihooked"]).__name__ == "MiniHarness"
+    assert "minibroken" in found
+    reasons = {failure.name: failure.reason for failure in failures}
+    assert set(reasons) == {"minifailing", "notaharness"}
+    assert "failed to import: RuntimeError" in reasons["minifailing"]
+    assert "sk_test_abcdefghijklmnop" not in reasons["minifailing"]
+    with pytest.raises(ImportError, match="failed to import"):
+        load_harness("minifailing")
+    monkeypatch.setenv("PAYWIRE_CONTRACT_HARNESSES", "minihooked")
+    assert set(load_harnesses()) == {"minihooked"}
+    assert type(load_harness("minipay")).__name__ == "LegacyMiniHarness"  # named: always looked at
 
 
 def test_certify_passes_and_reports_per_capability(installed: Path) -> None:

@@ -7,7 +7,15 @@ installed plugin. Every check runs on the sync and the async path. The pytest pl
 ``python -m paywire_contract.checks`` prints the table of checks.
 """
 
-from paywire_contract._discovery import HARNESS_GROUP, harness_names, load_harness
+from paywire_contract._discovery import (
+    ENV_ALLOW_LIST,
+    HARNESS_GROUP,
+    HarnessFailure,
+    harness_names,
+    hookimpl,
+    load_harness,
+    load_harnesses,
+)
 from paywire_contract._guard import weakened_tests
 from paywire_contract._harness import (
     DECLARATIONS,
@@ -33,6 +41,7 @@ from paywire_contract._suite import ProviderContractSuite, capability_group, sta
 
 __all__ = [
     "DECLARATIONS",
+    "ENV_ALLOW_LIST",
     "HARNESS_GROUP",
     "RECEIVER_ORIGIN",
     "SANDBOX_ORIGIN",
@@ -42,6 +51,7 @@ __all__ = [
     "EventLoopThread",
     "FixtureSecretError",
     "Harness",
+    "HarnessFailure",
     "MethodKind",
     "Mode",
     "Operations",
@@ -55,7 +65,9 @@ __all__ = [
     "capability_group",
     "check_info",
     "harness_names",
+    "hookimpl",
     "load_harness",
+    "load_harnesses",
     "standard_tests",
     "weakened_tests",
 ]

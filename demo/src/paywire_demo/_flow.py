@@ -14,7 +14,6 @@ register the shop's webhook endpoints with the sandbox; the shop itself uses onl
 
 from __future__ import annotations
 
-import importlib.metadata
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ import attrs
 import httpx
 from rich.console import Console
 
+import paywire_contract
 from paywire import (
     Capability,
     Customer,
@@ -40,7 +40,7 @@ from paywire import (
     currency_exponent,
 )
 from paywire.webhooks import SQLiteEventStore, WebhookProcessor
-from paywire_contract import Harness, ScenarioContext
+from paywire_contract import Harness, HarnessFailure, ScenarioContext
 from paywire_demo._invoices import InvoiceBook
 from paywire_demo._serve import serve_app
 from paywire_demo._shop import Shop
@@ -114,18 +114,10 @@ def load_harnesses(broken: dict[str, str] | None = None) -> dict[str, Harness]:
 
     A harness that fails to load is left out, its reason put in ``broken``.
     """
-    found: dict[str, Harness] = {}
-    for ep in importlib.metadata.entry_points(group="paywire_contract"):
-        try:
-            harness = ep.load()()
-        except Exception as exc:  # a broken plugin must not stop the others' demo
-            if broken is not None:
-                broken[ep.name] = f"{type(exc).__name__}: {exc}"
-            continue
-        if isinstance(harness, Harness):
-            found[ep.name] = harness
-        elif broken is not None:
-            broken[ep.name] = f"{ep.value} is not a paywire_contract.Harness"
+    failures: list[HarnessFailure] = []
+    found = paywire_contract.load_harnesses(failures=failures)
+    if broken is not None:
+        broken.update((failure.name, failure.reason) for failure in failures)
     return found
 
 
