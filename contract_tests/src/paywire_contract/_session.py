@@ -171,12 +171,10 @@ class ContractEnv:
         if self.sandbox is None or self.receiver is None:
             raise RuntimeError("no webhook receiver in live mode")
         self.sandbox.wait_for_webhooks(timeout=timeout)
-        delivered = self.receiver.requests
-        got = [
-            ReceivedWebhook(dict(headers), body)
-            for headers, body in delivered[self._received_from :]
-        ]
-        self._received_from = len(delivered)
+        # One slice, counted by its own length: the receiver's thread may append meanwhile.
+        arrived = self.receiver.requests[self._received_from :]
+        self._received_from += len(arrived)
+        got = [ReceivedWebhook(dict(headers), body) for headers, body in arrived]
         if self.cassette is not None:
             self.cassette.add_webhooks(look, [(w.headers, w.body) for w in got])
         return got
