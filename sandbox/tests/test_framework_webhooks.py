@@ -332,3 +332,18 @@ def test_a_broken_error_body_hook_falls_back_to_the_generic_body() -> None:
             response = client.post("/flaky/fire")
             assert response.status_code == status
             assert response.json()["error"]["type"] == "sandbox_error"
+
+
+def test_the_receiver_drops_a_request_whose_body_was_cut_off() -> None:
+    with WebhookReceiver() as rx:
+        port = int(rx.url.split(":")[2].split("/")[0])
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(
+                b"POST /webhooks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"
+                b'{"id": "evt_cut'
+            )
+            sock.shutdown(socket.SHUT_WR)
+            assert sock.recv(1024) == b""  # closed without an answer
+        whole = httpx.post(rx.url, content=b'{"id": "evt_whole"}')
+        assert whole.status_code == 200
+        assert [body for _, body in rx.requests] == [b'{"id": "evt_whole"}']

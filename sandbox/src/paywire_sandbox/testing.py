@@ -35,7 +35,8 @@ class Headers(dict[str, str]):
 
 
 class WebhookReceiver:
-    """An HTTP server on 127.0.0.1 (in a thread) that records every POST it receives.
+    """An HTTP server on 127.0.0.1 (in a thread) that records every POST it receives whole (a
+    request whose body ends before its ``Content-Length`` is dropped, unanswered).
 
     The n-th request is answered with ``statuses[n]``; once the list is used up, with
     ``default``. The n-th answer is held back ``delays[n]`` seconds, if given (to provoke the
@@ -76,6 +77,11 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender went away mid-body (a delivery cancelled by a reset): nothing
+                    # was delivered, and a half body must not pass for a webhook.
+                    self.close_connection = True
+                    return
                 status, delay = receiver._record(Headers(self.headers.items()), body, self.path)
                 if delay:
                     time.sleep(delay)
