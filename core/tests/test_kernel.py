@@ -822,6 +822,19 @@ def test_a_verification_that_fetches_goes_through_the_driver(mode: str) -> None:
         failing.verify_webhook(b"{}", {})
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_check_that_errors_with_one_secret_goes_on_to_the_next(mode: str) -> None:
+    # The first check's key fetch is refused (not a retryable failure): the second secret's
+    # check still runs, on both paths, and verifies the delivery.
+    api = Api({("GET", "/keys"): [httpx.Response(400), _ok(secret="s1")]})
+    provider = _strict(api, webhook_secret="s0", webhook_secrets=("s1",))
+    if mode == "sync":
+        provider.verify_webhook(b"{}", {})
+    else:
+        asyncio.run(provider.verify_webhook_async(b"{}", {}))
+    assert len(api.sent("/keys")) == 2
+
+
 def test_only_saved_methods_are_saved_payment_methods() -> None:
     used = WebhookEvent("ktoy", "e", EventType.PAYMENT_SUCCEEDED, "paid", payment_method_id="pm_1")
     assert used.saved_payment_method is None  # a one-off payment names the method it used

@@ -913,9 +913,12 @@ class KernelProvider(Provider[ConfigT]):
         failure: InvalidSignature | None = None
         for secret in self._secrets():
             try:
-                self._verified(lambda s=secret: self._verify_once(body, headers, s))  # type: ignore[misc]
+                self._verify_once(body, headers, secret)
             except InvalidSignature as exc:
                 failure = exc
+                continue
+            except Exception as exc:  # the next secret may still verify it
+                failure = _not_verified(exc)
                 continue
             return
         raise failure or InvalidSignature("no webhook secret configured")
@@ -944,8 +947,9 @@ class KernelProvider(Provider[ConfigT]):
             except InvalidSignature as exc:
                 failure = exc
                 continue
-            except Exception as exc:
-                raise _not_verified(exc) from None
+            except Exception as exc:  # the next secret may still verify it
+                failure = _not_verified(exc)
+                continue
             return
         raise failure or InvalidSignature("no webhook secret configured")
 

@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 _MAX_HEADER = 8192
+_RAW = (bytes, bytearray)  # what a raw body may be (a tuple: no union built per call)
 
 
 def _key(secret: str | bytes | Secret) -> bytes:
@@ -65,7 +66,7 @@ def verify_hmac_sha256_hex(
     """Check a hex HMAC-SHA256 of the raw body (Razorpay's scheme)."""
     if not secret:
         raise InvalidSignature("no webhook secret configured")
-    if not isinstance(payload, bytes | bytearray):
+    if not isinstance(payload, _RAW):
         raise InvalidSignature("the payload must be the raw request body (bytes)")
     if not signature or not isinstance(signature, str) or len(signature) > _MAX_HEADER:
         raise InvalidSignature("missing signature")
@@ -121,7 +122,7 @@ def verify_timestamped(
     """
     if not secret:
         raise InvalidSignature("no webhook secret configured")
-    if not isinstance(payload, bytes | bytearray):
+    if not isinstance(payload, _RAW):
         raise InvalidSignature("the payload must be the raw request body (bytes)")
     if not header or not isinstance(header, str) or len(header) > _MAX_HEADER:
         raise InvalidSignature("missing signature header")

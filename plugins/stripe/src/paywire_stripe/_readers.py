@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import paywire
 from paywire import PaymentStatus, RefundStatus, SessionStatus
+from paywire.plugin import utc_from_timestamp
 from paywire_stripe._currency import STRIPE_CURRENCY_RULES
 
 __all__ = [
@@ -86,8 +87,6 @@ def timestamp(obj: Mapping[str, Any], key: str) -> datetime | None:
     seconds = integer(obj, key)
     if seconds is None:
         return None
-    from paywire.plugin import utc_from_timestamp  # on first use: it brings in the HTTP client
-
     try:
         return utc_from_timestamp(seconds)
     except (OverflowError, OSError) as exc:
