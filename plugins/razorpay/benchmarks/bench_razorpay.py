@@ -1,7 +1,7 @@
 """paywire-razorpay against raw httpx, side by side, on the served sandbox.
 
 Run: ``python plugins/razorpay/benchmarks/bench_razorpay.py [--rounds 5] [--calls 100]
-[--concurrent 200] [--events 20000]``.
+[--concurrent 200] [--events 20000]`` (0 for ``--concurrent`` or ``--events`` skips that part).
 
 1. Per-call overhead, sync and async: ``get_payment_method_details`` (one GET),
    ``create_checkout_session`` (one POST) and ``charge_payment_method`` (five requests: the
@@ -426,10 +426,14 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=200)
     parser.add_argument("--events", type=int, default=20_000)
     args = parser.parse_args()
-    bench_webhooks(args.events)
+    if min(args.rounds, args.calls) < 1 or min(args.concurrent, args.events) < 0:
+        parser.error("--rounds and --calls must be at least 1 (--concurrent/--events 0: skipped)")
+    if args.events:
+        bench_webhooks(args.events)
     with sandbox_process("razorpay") as url:
         bench_per_call(url, args.rounds, args.calls)
-        bench_concurrency(url, args.concurrent, args.rounds)
+        if args.concurrent:
+            bench_concurrency(url, args.concurrent, args.rounds)
 
 
 if __name__ == "__main__":
