@@ -251,6 +251,7 @@ def run(
     distinct = sorted(set(order))
     slow = set(rng.sample(distinct, k=max(1, round(events * 0.01))))
     bodies = {event_id: sign(event_id) for event_id in distinct}
+    settings: dict[str, Any]
     if store == "sqlite":
         settings = {
             "store": "sqlite",
@@ -357,10 +358,12 @@ def run(
         "statuses": statuses,
         "problems": problems,
     }
-    log(
-        f"killed {len(killed)} processes; all events processed {seconds:.1f} s after the last "
-        f"acknowledgement; store: {statuses}"
+    settle_text = (
+        f"all events processed {seconds:.1f} s after the last acknowledgement"
+        if settled
+        else f"stopped waiting {seconds:.1f} s after the last acknowledgement"
     )
+    log(f"killed {len(killed)} processes; {settle_text}; store: {statuses}")
     log(
         f"handled: {len(counts):,} events, {len(twice)} twice (inside the at-least-once window: "
         f"{len(inside)}), {len(waiting)} still waiting in the store, {len(lost)} lost, "
